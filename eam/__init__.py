@@ -1,0 +1,1 @@
+"""EAM: entity access management for health-data platforms."""

@@ -1,0 +1,1 @@
+"""Access managers: per organisation, appointed by admins or fellow access managers; never zero."""

@@ -1,0 +1,1 @@
+"""Access requests: pending → approved | rejected | withdrawn | expired."""

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eam.database import Base, UTCDateTime, new_id
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+EXPIRED = "expired"
+STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, EXPIRED)
+
+
+class AccessRequest(Base):
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        # At most one pending request per user × organisation × application × register.
+        Index(
+            "uq_access_requests_one_pending",
+            "requester_id",
+            "organisation_id",
+            "application",
+            "register_code",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_access_requests_org_status", "organisation_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    requester_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisations.id"))
+    application: Mapped[str] = mapped_column(String(32))
+    register_code: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(64))
+    data_level: Mapped[str | None] = mapped_column(String(64))
+    author_group: Mapped[str | None] = mapped_column(String(128))
+    justification: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+    assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    def effective_status(self, now: dt.datetime) -> str:
+        """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""
+        if self.status == PENDING and self.expires_at <= now:
+            return EXPIRED
+        return self.status
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "id": str(self.id),
+            "requester_id": str(self.requester_id),
+            "organisation_id": str(self.organisation_id),
+            "application": self.application,
+            "register": self.register_code,
+            "role": self.role,
+            "data_level": self.data_level,
+            "author_group": self.author_group,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "status": self.status,
+            "decision_comment": self.decision_comment,
+            "assignment_id": str(self.assignment_id) if self.assignment_id else None,
+        }

@@ -1,0 +1,1 @@
+"""Assignments: an approved profile for user × organisation × application × register."""

@@ -1,0 +1,1 @@
+"""Audit trail: append-only events for every state change."""

@@ -1,0 +1,1 @@
+"""The catalogue: applications, their allowed profiles, and registers (data collections)."""

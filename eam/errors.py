@@ -1,0 +1,114 @@
+"""Domain errors with stable problem types.
+
+Domain code raises these, never HTTP exceptions; ``eam.problems`` turns each into an
+RFC 9457 ``application/problem+json`` response whose ``type`` is ``urn:eam:problem:<code>``.
+The codes are part of the API contract: never rename one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_TYPE_PREFIX = "urn:eam:problem:"
+
+
+class EAMError(Exception):
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_TYPE_PREFIX + self.code
+
+
+class FieldError(dict):
+    """One field's problem: ``{"field": "$.justification", "message": "..."}``."""
+
+    def __init__(self, field: str, message: str, **extra: Any) -> None:
+        super().__init__(field=field, message=message, **extra)
+
+
+class ValidationFailed(EAMError):
+    status = 422
+    code = "validation-error"
+    title = "The request is not valid"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, **extensions: Any) -> None:
+        super().__init__(detail, errors=errors or [], **extensions)
+
+
+class BadRequest(EAMError):
+    status = 400
+    code = "bad-request"
+    title = "Malformed request"
+
+
+class Unauthenticated(EAMError):
+    status = 401
+    code = "unauthenticated"
+    title = "Valid credentials are required"
+
+
+class Forbidden(EAMError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(EAMError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(EAMError):
+    status = 409
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class DuplicateRequest(Conflict):
+    code = "duplicate-request"
+    title = "An identical request is already pending"
+
+
+class AlreadyAssigned(Conflict):
+    code = "already-assigned"
+    title = "The user already holds this access"
+
+
+class NotPending(Conflict):
+    code = "request-not-pending"
+    title = "The access request is no longer pending"
+
+
+class AssignmentNotActive(Conflict):
+    code = "assignment-not-active"
+    title = "The assignment is no longer active"
+
+
+class OrganisationDisabled(Conflict):
+    code = "organisation-disabled"
+    title = "The organisation is disabled"
+
+
+class LastAccessManager(Conflict):
+    code = "last-access-manager"
+    title = "An active organisation needs at least one access manager"
+
+
+class AlreadyExists(Conflict):
+    code = "already-exists"
+    title = "It exists already"
+
+
+class PayloadTooLarge(EAMError):
+    status = 413
+    code = "payload-too-large"
+    title = "Request body too large"

@@ -1,0 +1,20 @@
+"""Run Alembic programmatically (``eam migrate``, start-up of ``eam serve``, the tests)."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from eam.settings import PROJECT_ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Apply migrations; must run outside an event loop (Alembic's env runs its own)."""
+    command.upgrade(alembic_config(database_url), revision)

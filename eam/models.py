@@ -1,0 +1,24 @@
+"""Every mapped table, imported once so Alembic and the drift check see the whole schema."""
+
+from eam.access_managers.models import AccessManager
+from eam.access_requests.models import AccessRequest
+from eam.assignments.models import Assignment
+from eam.audit.models import AuditEvent
+from eam.authz.models import CasbinRule, PolicyVersion
+from eam.catalogue.models import Register
+from eam.database import Base
+from eam.organisations.models import Organisation
+from eam.users.models import User
+
+__all__ = [
+    "AccessManager",
+    "AccessRequest",
+    "Assignment",
+    "AuditEvent",
+    "Base",
+    "CasbinRule",
+    "Organisation",
+    "PolicyVersion",
+    "Register",
+    "User",
+]

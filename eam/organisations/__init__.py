@@ -1,0 +1,1 @@
+"""Healthcare organisations, identified by NIHDI number; disabled, never deleted."""

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eam.database import Base, UTCDateTime, new_id
+
+ACTIVE = "active"
+DISABLED = "disabled"
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    #: ``name`` case-folded, for case-insensitive search on every backend.
+    search_name: Mapped[str] = mapped_column(String(200), index=True)
+    nihdi: Mapped[str] = mapped_column(String(8), unique=True)
+    kbo: Mapped[str | None] = mapped_column(String(10), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "nihdi": self.nihdi,
+            "kbo": self.kbo,
+            "status": self.status,
+        }

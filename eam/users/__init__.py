@@ -1,0 +1,1 @@
+"""Users: people identified by their login provider, created on first authentication."""

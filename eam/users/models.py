@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from eam.database import Base, UTCDateTime, new_id
+
+
+class User(Base):
+    """A person as known to a login provider (``issuer`` + ``subject``).
+
+    The national number is never stored: only ``national_number_hash``, an HMAC-SHA256 keyed
+    with ``EAM_NATIONAL_NUMBER_KEY``, so the same person can be matched but not read back.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    national_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
