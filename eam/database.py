@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
@@ -91,9 +92,10 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+@asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False
-) -> AsyncGenerator[AsyncSession, None]:
+) -> AsyncIterator[AsyncSession]:
     """Yield a session inside one transaction; commit on success, roll back on any exception."""
     async with sessionmaker() as session:
         # SQLite: a deferred BEGIN lets readers run beside the single writer.

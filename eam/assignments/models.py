@@ -81,3 +81,8 @@ def is_active(now: dt.datetime) -> ColumnElement[bool]:
         Assignment.valid_from <= now,
         or_(Assignment.valid_until.is_(None), Assignment.valid_until > now),
     )
+
+
+def is_live(now: dt.datetime) -> ColumnElement[bool]:
+    """Active or scheduled: not revoked, not expired, so it can still be changed or revoked."""
+    return and_(Assignment.status == ACTIVE, or_(Assignment.valid_until.is_(None), Assignment.valid_until > now))

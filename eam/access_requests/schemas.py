@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from eam.catalogue.schemas import ApplicationCode, Profile, RegisterCode
+from eam.organisations.schemas import OrganisationRef
+from eam.users.schemas import UserRef
+
+Justification = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=10,
+        max_length=2000,
+        description="Why the access is needed (10–2,000 characters).",
+        examples=["I register INTEGO data for our practice network."],
+    ),
+]
+Comment = Annotated[str, msgspec.Meta(max_length=2000)]
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Not part of the study team."])]
+FutureTime = Annotated[dt.datetime, msgspec.Meta(tz=True, description="UTC offset required.")]
+RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "expired"]
+
+
+class AccessRequestCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    organisation_id: uuid.UUID
+    application: ApplicationCode
+    register: RegisterCode
+    profile: Profile
+    justification: Justification
+    valid_until: FutureTime | None = None
+
+
+class ApproveIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Approve as requested, or narrow the profile and/or set an end date."""
+
+    profile: Profile | None = None
+    valid_until: FutureTime | None = None
+    comment: Comment | None = None
+
+
+class RejectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class AccessRequestOut(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    status: RequestStatus
+    organisation: OrganisationRef
+    requester: UserRef
+    application: str
+    register: str
+    profile: Profile
+    justification: str
+    valid_until: dt.datetime | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: UserRef | None
+    decision_comment: str | None
+    assignment_id: uuid.UUID | None

@@ -1,0 +1,235 @@
+"""The access-request workflow: submit, approve (optionally narrowed), reject, withdraw, expire.
+
+Every transition is a compare-and-set ``UPDATE … WHERE status = 'pending' AND expires_at > now``
+whose row count decides the winner: of two access managers deciding at once, one succeeds and
+the other gets 409, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.orm import aliased
+
+from eam.access_requests.models import APPROVED, EXPIRED, PENDING, REJECTED, WITHDRAWN, AccessRequest
+from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
+from eam.assignments.service import check_end_date, grant, live_assignment
+from eam.audit.recorder import Auditor
+from eam.authz.policy_store import org_domain
+from eam.catalogue.schemas import Profile
+from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
+from eam.organisations.models import Organisation
+from eam.organisations.service import organisation_ref, require_active
+from eam.users.models import User
+from eam.users.schemas import UserRef
+from eam.web.context import Context
+
+Requester = aliased(User)
+Decider = aliased(User)
+
+
+def _user_ref(user: User | None) -> UserRef | None:
+    return UserRef(id=user.id, display_name=user.display_name, email=user.email) if user else None
+
+
+def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
+    request, org, requester, decider = row
+    return AccessRequestOut(
+        id=request.id,
+        status=request.effective_status(now),
+        organisation=organisation_ref(org),
+        requester=_user_ref(requester),  # type: ignore[arg-type]
+        application=request.application,
+        register=request.register_code,
+        profile=Profile(role=request.role, data_level=request.data_level, author_group=request.author_group),
+        justification=request.justification,
+        valid_until=request.valid_until,
+        created_at=request.created_at,
+        expires_at=request.expires_at,
+        decided_at=request.decided_at,
+        decided_by=_user_ref(decider),
+        decision_comment=request.decision_comment,
+        assignment_id=request.assignment_id,
+    )
+
+
+def visible_statement(ctx: Context) -> Select[Any]:
+    """Requests the caller may read: their own, their organisations' (access managers), all (admins)."""
+    stmt = (
+        select(AccessRequest, Organisation, Requester, Decider)
+        .join(Organisation, Organisation.id == AccessRequest.organisation_id)
+        .join(Requester, Requester.id == AccessRequest.requester_id)
+        .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
+    )
+    if not ctx.allows("platform", "access_request", "read"):
+        domains = ctx.authz.domains_allowing(ctx.subject, "access_request", "read")
+        org_ids = [uuid.UUID(d.removeprefix("org:")) for d in domains]
+        stmt = stmt.where(or_(AccessRequest.requester_id == ctx.user.id, AccessRequest.organisation_id.in_(org_ids)))
+    return stmt
+
+
+def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) -> Select[Any]:
+    """Filter on the status users see: a pending request past its expiry is expired."""
+    if status == PENDING:
+        return stmt.where(AccessRequest.status == PENDING, AccessRequest.expires_at > now)
+    if status == EXPIRED:
+        return stmt.where(
+            or_(AccessRequest.status == EXPIRED, and_(AccessRequest.status == PENDING, AccessRequest.expires_at <= now))
+        )
+    if status is not None:
+        return stmt.where(AccessRequest.status == status)
+    return stmt
+
+
+async def get_request(ctx: Context, request_id: uuid.UUID) -> Any:
+    row = (await ctx.session.execute(visible_statement(ctx).where(AccessRequest.id == request_id).execution_options(populate_existing=True))).first()
+    if row is None:
+        raise NotFound(f"no access request {request_id}")
+    request = row[0]
+    own = "access_request:own" if request.requester_id == ctx.user.id else "access_request"
+    ctx.require(org_domain(request.organisation_id), own, "read")
+    return row
+
+
+async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
+    ctx.require(org_domain(data.organisation_id), "access_request", "create")
+    if await ctx.session.get(Organisation, data.organisation_id) is None:
+        raise ValidationFailed(
+            "unknown organisation",
+            [FieldError("$.organisation_id", "no such organisation; find it with GET /v1/organisations?q=")],
+        )
+    org = await require_active(ctx, data.organisation_id)
+    await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
+    ctx.catalogue.resolve_profile(data.application, data.profile)
+    if len(data.justification.strip()) < 10:
+        raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
+    check_end_date(data.valid_until, ctx.now)
+    await expire_due(ctx.session, ctx.audit, ctx.now, requester_id=ctx.user.id)
+    pending = await ctx.session.scalar(
+        select(AccessRequest).where(
+            AccessRequest.requester_id == ctx.user.id,
+            AccessRequest.organisation_id == org.id,
+            AccessRequest.application == data.application,
+            AccessRequest.register_code == data.register,
+            AccessRequest.status == PENDING,
+        )
+    )
+    if pending is not None:
+        raise DuplicateRequest(
+            f"you already asked for {data.application}/{data.register} at {org.name}; it is pending",
+            existing=f"/v1/access-requests/{pending.id}",
+        )
+    assigned = await live_assignment(ctx, ctx.user.id, org.id, data.application, data.register)
+    if assigned is not None:
+        raise AlreadyAssigned(
+            f"you already hold {data.application}/{data.register} at {org.name}; ask an access manager to change it",
+            existing=f"/v1/assignments/{assigned.id}",
+        )
+    request = AccessRequest(
+        requester_id=ctx.user.id,
+        organisation_id=org.id,
+        application=data.application,
+        register_code=data.register,
+        role=data.profile.role,
+        data_level=data.profile.data_level,
+        author_group=data.profile.author_group,
+        justification=data.justification,
+        valid_until=data.valid_until,
+        status=PENDING,
+        created_at=ctx.now,
+        expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
+    )
+    ctx.session.add(request)
+    await ctx.session.flush()
+    ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
+    return request
+
+
+async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: str, comment: str | None) -> AccessRequest:
+    """Authorise, then compare-and-set ``pending`` → ``new_status``; 409 for the loser of a race."""
+    row = await get_request(ctx, request_id)
+    request: AccessRequest = row[0]
+    own = request.requester_id == ctx.user.id
+    if action == "withdraw" and not own:
+        ctx.require(org_domain(request.organisation_id), "access_request", "withdraw")
+    else:
+        ctx.require(org_domain(request.organisation_id), "access_request:own" if own else "access_request", action)
+    before = request.snapshot()
+    result = await ctx.session.execute(
+        update(AccessRequest)
+        .where(AccessRequest.id == request_id, AccessRequest.status == PENDING, AccessRequest.expires_at > ctx.now)
+        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.user.id, decision_comment=comment)
+        .execution_options(synchronize_session=False)
+    )
+    await ctx.session.refresh(request)
+    if result.rowcount != 1:
+        raise NotPending(
+            f"access request {request_id} is {request.effective_status(ctx.now)}, not pending",
+            current_status=request.effective_status(ctx.now),
+        )
+    ctx.audit.record(f"access_request.{new_status}", target_type="access_request", target_id=request.id, organisation_id=request.organisation_id, before=before, after=request.snapshot())
+    return request
+
+
+async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> AccessRequest:
+    """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
+    request = await _decide(ctx, request_id, "approve", APPROVED, data.comment)
+    await require_active(ctx, request.organisation_id)
+    requested = ctx.catalogue.resolve_profile(
+        request.application,
+        Profile(role=request.role, data_level=request.data_level, author_group=request.author_group),
+    )
+    approved_profile = data.profile or Profile(role=request.role, data_level=request.data_level, author_group=request.author_group)
+    approved = ctx.catalogue.resolve_profile(request.application, approved_profile)
+    ctx.catalogue.check_narrowing(request.application, requested, approved)
+    valid_until = data.valid_until if data.valid_until is not None else request.valid_until
+    check_end_date(valid_until, ctx.now)
+    assignment = await grant(
+        ctx,
+        user_id=request.requester_id,
+        organisation_id=request.organisation_id,
+        application=request.application,
+        register=request.register_code,
+        profile=approved,
+        author_group=approved_profile.author_group,
+        valid_from=ctx.now,
+        valid_until=valid_until,
+        request_id=request.id,
+    )
+    request.assignment_id = assignment.id
+    await ctx.session.flush()
+    return request
+
+
+async def reject(ctx: Context, request_id: uuid.UUID, data: RejectIn) -> AccessRequest:
+    if not data.reason.strip():
+        raise ValidationFailed("a reason is required", [FieldError("$.reason", "must not be blank")])
+    return await _decide(ctx, request_id, "reject", REJECTED, data.reason)
+
+
+async def withdraw(ctx: Context, request_id: uuid.UUID) -> AccessRequest:
+    return await _decide(ctx, request_id, "withdraw", WITHDRAWN, None)
+
+
+async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, requester_id: uuid.UUID | None = None) -> int:
+    """Mark pending requests past ``expires_at`` expired (they already read as expired)."""
+    stmt = select(AccessRequest).where(AccessRequest.status == PENDING, AccessRequest.expires_at <= now)
+    if requester_id is not None:
+        stmt = stmt.where(AccessRequest.requester_id == requester_id)
+    count = 0
+    for request in (await session.scalars(stmt)).all():
+        result = await session.execute(
+            update(AccessRequest)
+            .where(AccessRequest.id == request.id, AccessRequest.status == PENDING)
+            .values(status=EXPIRED, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            before = request.snapshot()
+            await session.refresh(request)
+            auditor.record("access_request.expired", target_type="access_request", target_id=request.id, organisation_id=request.organisation_id, before=before, after=request.snapshot())
+            count += 1
+    return count

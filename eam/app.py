@@ -1,0 +1,140 @@
+"""Application factory: ``create_app(settings)`` wires every feature; nothing runs at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import MutableScopeHeaders, State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from eam.access_managers.routes import AccessManagerController
+from eam.access_requests.routes import AccessRequestController
+from eam.assignments.routes import AssignmentController
+from eam.audit.routes import AuditController
+from eam.auth.dev_tokens import DevTokenSource
+from eam.auth.identity import TokenSource
+from eam.authz.enforcer import Authorizer
+from eam.catalogue.loader import load_catalogue_file
+from eam.catalogue.routes import CatalogueController
+from eam.catalogue.service import Catalogue
+from eam.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
+from eam.health.routes import live, ready
+from eam.housekeeping import run_periodically
+from eam.organisations.routes import OrganisationController
+from eam.settings import Settings
+from eam.users.routes import MeController
+from eam.web.context import REQUEST_ID, provide_context, provide_db_session
+from eam.web.problems import EXCEPTION_HANDLERS
+
+API_DESCRIPTION = (
+    "Entity access management for health-data platforms: organisations, access managers, "
+    "access requests and approvals, Casbin-backed assignments and an append-only audit trail. "
+    "Errors are RFC 9457 problem+json with a stable `type` (`urn:eam:problem:<code>`)."
+)
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Take ``X-Request-ID`` when it is sane, otherwise generate one; echo it on the response."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        supplied = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = supplied if supplied and REQUEST_ID.match(supplied) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    token_sources: list[TokenSource] | None = None,
+    run_housekeeping: bool = True,
+) -> Litestar:
+    catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
+    authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
+    if token_sources is None:
+        token_sources = []
+        if not settings.is_production and settings.dev_token_secret:
+            token_sources.append(DevTokenSource(settings.dev_token_secret))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        async with transaction(app.state.sessionmaker, read_only=True) as session:
+            await authorizer.refresh(session)
+        task = None
+        if run_housekeeping and settings.expiry_sweep_seconds > 0:
+            task = asyncio.create_task(run_periodically(app.state.sessionmaker, clock, settings.expiry_sweep_seconds))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    state: dict[str, Any] = {
+        "settings": settings,
+        "clock": clock,
+        "catalogue": catalogue,
+        "authorizer": authorizer,
+        "token_sources": token_sources,
+    }
+    return Litestar(
+        route_handlers=[
+            MeController,
+            OrganisationController,
+            AccessManagerController,
+            CatalogueController,
+            AccessRequestController,
+            AssignmentController,
+            AuditController,
+            live,
+            ready,
+        ],
+        dependencies={"db_session": Provide(provide_db_session), "ctx": Provide(provide_context)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[request_id_middleware],
+        lifespan=[lifespan],
+        state=State(state),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="EAM",
+            version="0.1.0",
+            description=API_DESCRIPTION,
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """Entry point for ASGI servers (``uvicorn --factory eam.app:app_factory``)."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from eam.assignments import service
+from eam.assignments.models import Assignment
+from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, RevokeIn
+from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page, fetch_page
+
+
+class AssignmentController(Controller):
+    path = "/v1/assignments"
+    tags = ["Assignments"]
+
+    @get(operation_id="listAssignments", summary="Your assignments, and those of organisations you manage")
+    async def list_assignments(
+        self,
+        ctx: Context,
+        status: AssignmentStatus | None = None,
+        organisation_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+        application: Annotated[str | None, Parameter(max_length=32)] = None,
+        register: Annotated[str | None, Parameter(max_length=32)] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[AssignmentOut]:
+        stmt = service.filter_by_status(service.visible_statement(ctx, "assignment"), status, ctx.now)
+        if organisation_id is not None:
+            stmt = stmt.where(Assignment.organisation_id == organisation_id)
+        if user_id is not None:
+            stmt = stmt.where(Assignment.user_id == user_id)
+        if application is not None:
+            stmt = stmt.where(Assignment.application == application)
+        if register is not None:
+            stmt = stmt.where(Assignment.register_code == register)
+        stmt = stmt.order_by(Assignment.created_at.desc(), Assignment.id.desc())
+        rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+        return Page(items=[service.assignment_out(*row, ctx.now) for row in rows], next_cursor=next_cursor)
+
+    @post(operation_id="createAssignment", summary="Grant access directly to a user of your organisation")
+    async def create_assignment(self, ctx: Context, data: AssignmentCreate) -> AssignmentOut:
+        assignment = await service.create_direct(ctx, data)
+        return service.assignment_out(*await service.get_assignment(ctx, assignment.id), ctx.now)
+
+    @get("/{assignment_id:uuid}", operation_id="getAssignment", summary="Show an assignment")
+    async def get_assignment(self, ctx: Context, assignment_id: uuid.UUID) -> AssignmentOut:
+        return service.assignment_out(*await service.get_assignment(ctx, assignment_id), ctx.now)
+
+    @patch("/{assignment_id:uuid}", operation_id="changeAssignment", summary="Change the profile or end date in place")
+    async def change_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> AssignmentOut:
+        return service.assignment_out(*await service.change(ctx, assignment_id, data), ctx.now)
+
+    @post("/{assignment_id:uuid}/revoke", status_code=200, operation_id="revokeAssignment", summary="Revoke with a reason")
+    async def revoke_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentOut:
+        return service.assignment_out(*await service.revoke(ctx, assignment_id, data), ctx.now)

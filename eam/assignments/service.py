@@ -1,0 +1,279 @@
+"""Assignments: created by approval or directly, changed in place, revoked with a reason.
+
+Each live assignment has exactly one ``p2`` Casbin row, written and removed through the same
+session as the assignment itself. The row is identified by user × organisation ×
+application:register, so a change replaces it whatever the old profile was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.orm import aliased
+
+from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live
+
+from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
+from eam.audit.recorder import Auditor
+from eam.authz.policy_store import PolicyStore, org_domain, policy_time, profile_action, user_subject
+from eam.catalogue.loader import ProfileSpec
+from eam.catalogue.schemas import Profile
+from eam.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
+from eam.organisations.models import Organisation
+from eam.organisations.service import organisation_ref, require_active
+from eam.users.models import User
+from eam.users.schemas import UserRef
+from eam.web.context import Context
+
+Holder = aliased(User)
+
+
+def _register_object(assignment: Assignment) -> str:
+    return f"{assignment.application}:{assignment.register_code}"
+
+
+def _policy_key(assignment: Assignment) -> list[str]:
+    return [user_subject(assignment.user_id), org_domain(assignment.organisation_id), _register_object(assignment)]
+
+
+def _policy_values(assignment: Assignment) -> list[str]:
+    return [
+        *_policy_key(assignment),
+        profile_action(assignment.role, assignment.data_level, assignment.author_group),
+        policy_time(assignment.valid_from),
+        policy_time(assignment.valid_until),
+    ]
+
+
+def assignment_out(assignment: Assignment, user: User, org: Organisation, now: dt.datetime) -> AssignmentOut:
+    return AssignmentOut(
+        id=assignment.id,
+        status=assignment.effective_status(now),  # type: ignore[arg-type]
+        user=UserRef(id=user.id, display_name=user.display_name, email=user.email),
+        organisation=organisation_ref(org),
+        application=assignment.application,
+        register=assignment.register_code,
+        profile=Profile(role=assignment.role, data_level=assignment.data_level, author_group=assignment.author_group),
+        valid_from=assignment.valid_from,
+        valid_until=assignment.valid_until,
+        request_id=assignment.request_id,
+        created_at=assignment.created_at,
+        created_by=assignment.created_by,
+        updated_at=assignment.updated_at,
+        revoked_at=assignment.revoked_at,
+        revoked_by=assignment.revoked_by,
+        revoke_reason=assignment.revoke_reason,
+    )
+
+
+def check_end_date(valid_until: dt.datetime | None, after: dt.datetime, field: str = "$.valid_until") -> None:
+    if valid_until is not None and valid_until <= after:
+        raise ValidationFailed("the end date is in the past", [FieldError(field, f"must be after {after.isoformat()}")])
+
+
+async def live_assignment(ctx: Context, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> Assignment | None:
+    """The user's active assignment for this access, after retiring one that has run out."""
+    await expire_due(ctx.session, ctx.audit, ctx.now, user_id=user_id)
+    return await ctx.session.scalar(
+        select(Assignment).where(
+            Assignment.user_id == user_id,
+            Assignment.organisation_id == organisation_id,
+            Assignment.application == application,
+            Assignment.register_code == register,
+            Assignment.status == ACTIVE,
+        )
+    )
+
+
+async def grant(
+    ctx: Context,
+    *,
+    user_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    application: str,
+    register: str,
+    profile: ProfileSpec,
+    author_group: str | None,
+    valid_from: dt.datetime,
+    valid_until: dt.datetime | None,
+    request_id: uuid.UUID | None,
+) -> Assignment:
+    """Create an assignment and its policy row; refuse a second live one for the same access."""
+    existing = await live_assignment(ctx, user_id, organisation_id, application, register)
+    if existing is not None:
+        raise AlreadyAssigned(
+            f"the user already holds {application}/{register} here as {profile_action(existing.role, existing.data_level, existing.author_group)}; change that assignment instead",
+            existing=f"/v1/assignments/{existing.id}",
+        )
+    assignment = Assignment(
+        user_id=user_id,
+        organisation_id=organisation_id,
+        application=application,
+        register_code=register,
+        role=profile.role,
+        data_level=profile.data_level,
+        author_group=author_group,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=ACTIVE,
+        request_id=request_id,
+        created_at=ctx.now,
+        created_by=ctx.user.id,
+        updated_at=ctx.now,
+    )
+    ctx.session.add(assignment)
+    await ctx.session.flush()
+    await ctx.policies.add("p2", _policy_values(assignment))
+    ctx.audit.record(
+        "assignment.created",
+        target_type="assignment",
+        target_id=assignment.id,
+        organisation_id=organisation_id,
+        after=assignment.snapshot(),
+    )
+    return assignment
+
+
+async def create_direct(ctx: Context, data: AssignmentCreate) -> Assignment:
+    org = await require_active(ctx, data.organisation_id)
+    own = "assignment:own" if data.user_id == ctx.user.id else "assignment"
+    ctx.require(org_domain(org.id), own, "create")
+    if await ctx.session.get(User, data.user_id) is None:
+        raise ValidationFailed("unknown user", [FieldError("$.user_id", "no such user; they must sign in to EAM once first")])
+    await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
+    spec = ctx.catalogue.resolve_profile(data.application, data.profile)
+    valid_from = data.valid_from or ctx.now
+    check_end_date(data.valid_until, max(valid_from, ctx.now))
+    return await grant(
+        ctx,
+        user_id=data.user_id,
+        organisation_id=org.id,
+        application=data.application,
+        register=data.register,
+        profile=spec,
+        author_group=data.profile.author_group,
+        valid_from=valid_from,
+        valid_until=data.valid_until,
+        request_id=None,
+    )
+
+
+def visible_statement(ctx: Context, obj: str) -> Select[Any]:
+    """Rows the caller may read: their own, their organisations' (access managers), or all (admins)."""
+    stmt = select(Assignment, Holder, Organisation).join(Holder, Holder.id == Assignment.user_id).join(
+        Organisation, Organisation.id == Assignment.organisation_id
+    )
+    if not ctx.allows("platform", obj, "read"):
+        domains = ctx.authz.domains_allowing(ctx.subject, obj, "read")
+        org_ids = [uuid.UUID(d.removeprefix("org:")) for d in domains]
+        stmt = stmt.where(or_(Assignment.user_id == ctx.user.id, Assignment.organisation_id.in_(org_ids)))
+    return stmt
+
+
+def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) -> Select[Any]:
+    if status == "active":
+        return stmt.where(is_active(now))
+    if status == "scheduled":
+        return stmt.where(Assignment.status == ACTIVE, Assignment.valid_from > now)
+    if status == EXPIRED:
+        return stmt.where(
+            or_(Assignment.status == EXPIRED, and_(Assignment.status == ACTIVE, Assignment.valid_until <= now))
+        )
+    if status == REVOKED:
+        return stmt.where(Assignment.status == REVOKED)
+    return stmt
+
+
+async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: bool = False) -> tuple[Assignment, User, Organisation]:
+    stmt = visible_statement(ctx, "assignment").where(Assignment.id == assignment_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Assignment).execution_options(populate_existing=True)
+    row = (await ctx.session.execute(stmt)).first()
+    if row is None:
+        raise NotFound(f"no assignment {assignment_id}")
+    assignment = row[0]
+    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
+    ctx.require(org_domain(assignment.organisation_id), own, "read")
+    return assignment, row[1], row[2]
+
+
+async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> tuple[Assignment, User, Organisation]:
+    """Change the profile or end date in place: the user keeps access throughout."""
+    assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
+    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
+    ctx.require(org_domain(assignment.organisation_id), own, "update")
+    if assignment.effective_status(ctx.now) not in (ACTIVE, "scheduled"):
+        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
+    before = assignment.snapshot()
+    if data.profile is not None:
+        spec = ctx.catalogue.resolve_profile(assignment.application, data.profile)
+        assignment.role, assignment.data_level = spec.role, spec.data_level
+        assignment.author_group = data.profile.author_group
+    if data.valid_until is not msgspec.UNSET:
+        check_end_date(data.valid_until, max(assignment.valid_from, ctx.now))  # type: ignore[arg-type]
+        assignment.valid_until = data.valid_until  # type: ignore[assignment]
+    if assignment.snapshot() == before:
+        return assignment, user, org
+    assignment.updated_at = ctx.now
+    await ctx.session.flush()
+    await ctx.policies.remove("p2", _policy_key(assignment))
+    await ctx.policies.add("p2", _policy_values(assignment))
+    after = assignment.snapshot()
+    if data.comment:
+        after["comment"] = data.comment
+    ctx.audit.record("assignment.changed", target_type="assignment", target_id=assignment.id, organisation_id=assignment.organisation_id, before=before, after=after)
+    return assignment, user, org
+
+
+async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tuple[Assignment, User, Organisation]:
+    assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
+    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
+    ctx.require(org_domain(assignment.organisation_id), own, "revoke")
+    before = assignment.snapshot()
+    result = await ctx.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment_id, is_live(ctx.now))
+        .values(status=REVOKED, revoked_at=ctx.now, revoked_by=ctx.user.id, revoke_reason=data.reason, updated_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
+    await ctx.session.refresh(assignment)
+    await ctx.policies.remove("p2", _policy_key(assignment))
+    ctx.audit.record(
+        "assignment.revoked",
+        target_type="assignment",
+        target_id=assignment.id,
+        organisation_id=assignment.organisation_id,
+        before=before,
+        after={**assignment.snapshot(), "reason": data.reason},
+    )
+    return assignment, user, org
+
+
+async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, user_id: uuid.UUID | None = None) -> int:
+    """Mark assignments past ``valid_until`` expired and drop their policy rows (already inert)."""
+    stmt = select(Assignment).where(Assignment.status == ACTIVE, Assignment.valid_until <= now)
+    if user_id is not None:
+        stmt = stmt.where(Assignment.user_id == user_id)
+    policies = PolicyStore(session)
+    count = 0
+    for assignment in (await session.scalars(stmt)).all():
+        result = await session.execute(
+            update(Assignment)
+            .where(Assignment.id == assignment.id, Assignment.status == ACTIVE)
+            .values(status=EXPIRED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            continue
+        before = assignment.snapshot()
+        await session.refresh(assignment)
+        await policies.remove("p2", _policy_key(assignment))
+        auditor.record("assignment.expired", target_type="assignment", target_id=assignment.id, organisation_id=assignment.organisation_id, before=before, after=assignment.snapshot())
+        count += 1
+    return count

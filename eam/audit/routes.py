@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+from sqlalchemy import select
+
+from eam.audit.models import AuditEvent
+from eam.audit.schemas import AuditEventOut
+from eam.authz.policy_store import PLATFORM_DOMAIN, org_domain
+from eam.errors import Forbidden
+from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page, fetch_page
+
+
+class AuditController(Controller):
+    """Read-only by design: no route updates or deletes an event (and the database refuses to)."""
+
+    path = "/v1/audit-events"
+    tags = ["Audit"]
+
+    @get(operation_id="listAuditEvents", summary="Audit events: your organisations' (access managers) or all (admins), newest first")
+    async def list_events(
+        self,
+        ctx: Context,
+        organisation_id: uuid.UUID | None = None,
+        action: Annotated[str | None, Parameter(max_length=64, description="e.g. access_request.approved")] = None,
+        target_id: Annotated[str | None, Parameter(max_length=64)] = None,
+        actor_id: uuid.UUID | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[AuditEventOut]:
+        stmt = select(AuditEvent)
+        if organisation_id is not None:
+            ctx.require(org_domain(organisation_id), "audit_event", "read")
+            stmt = stmt.where(AuditEvent.organisation_id == organisation_id)
+        elif not ctx.allows(PLATFORM_DOMAIN, "audit_event", "read"):
+            domains = ctx.authz.domains_allowing(ctx.subject, "audit_event", "read")
+            if not domains:
+                raise Forbidden("only access managers and platform admins read audit events")
+            stmt = stmt.where(AuditEvent.organisation_id.in_([uuid.UUID(d.removeprefix("org:")) for d in domains]))
+        if action is not None:
+            stmt = stmt.where(AuditEvent.action == action)
+        if target_id is not None:
+            stmt = stmt.where(AuditEvent.target_id == target_id)
+        if actor_id is not None:
+            stmt = stmt.where(AuditEvent.actor_id == actor_id)
+        if since is not None:
+            stmt = stmt.where(AuditEvent.occurred_at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditEvent.occurred_at < until)
+        rows, next_cursor = await fetch_page(ctx.session, stmt.order_by(AuditEvent.id.desc()), limit, cursor)
+        return Page(items=[_event_out(event) for event in rows], next_cursor=next_cursor)
+
+
+def _event_out(event: AuditEvent) -> AuditEventOut:
+    return AuditEventOut(
+        id=event.id,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor=event.actor,
+        action=event.action,
+        organisation_id=event.organisation_id,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        before=event.before,
+        after=event.after,
+        http_request_id=event.http_request_id,
+    )

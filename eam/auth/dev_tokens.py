@@ -1,0 +1,83 @@
+"""Development tokens: HS256 JWTs signed with ``EAM_DEV_TOKEN_SECRET``, for the quickstart.
+
+Production (``EAM_ENV=production``) installs no dev-token source and refuses to start while a
+dev secret is configured. Dev tokens carry ``typ: eam-dev+jwt`` so they can never be mistaken
+for another kind of token (RFC 8725 section 3.11).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import jwt
+
+from eam.auth.identity import Identity
+from eam.errors import Unauthenticated
+
+DEV_ISSUER = "urn:eam:dev"
+DEV_AUDIENCE = "urn:eam:api"
+DEV_TOKEN_TYPE = "eam-dev+jwt"
+
+
+def issue_dev_token(
+    secret: str,
+    username: str,
+    *,
+    ttl_seconds: int,
+    now: dt.datetime,
+    name: str | None = None,
+    email: str | None = None,
+    national_number: str | None = None,
+) -> str:
+    claims: dict[str, object] = {
+        "iss": DEV_ISSUER,
+        "aud": DEV_AUDIENCE,
+        "sub": username,
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + ttl_seconds,
+        "jti": str(uuid.uuid4()),
+    }
+    if name:
+        claims["name"] = name
+    if email:
+        claims["email"] = email
+    if national_number:
+        claims["national_number"] = national_number
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": DEV_TOKEN_TYPE})
+
+
+class DevTokenSource:
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def accepts(self, unverified_issuer: str | None) -> bool:
+        return unverified_issuer == DEV_ISSUER
+
+    def authenticate(self, token: str) -> Identity:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != DEV_TOKEN_TYPE:
+                raise Unauthenticated("not a development token")
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=DEV_AUDIENCE,
+                issuer=DEV_ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid development token: {exc}") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject or len(subject) > 255:
+            raise Unauthenticated("invalid development token: bad subject")
+        return Identity(
+            issuer=DEV_ISSUER,
+            subject=subject,
+            display_name=str(claims["name"])[:200] if claims.get("name") else None,
+            email=claims.get("email"),
+            national_number=claims.get("national_number"),
+        )

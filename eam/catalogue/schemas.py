@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+RegisterCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_-]{2,31}$", examples=["HDBP0147"])]
+ApplicationCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$", examples=["healthstat"])]
+AuthorGroup = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$", examples=["cardiology-team"])
+]
+
+
+class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A role plus a data level (report portal) or an author group (data-entry tool support)."""
+
+    role: Annotated[str, msgspec.Meta(max_length=64, examples=["data_provider"])]
+    data_level: Annotated[str, msgspec.Meta(max_length=64, examples=["hospital"])] | None = None
+    author_group: AuthorGroup | None = None
+
+
+class AllowedProfile(msgspec.Struct, frozen=True):
+    key: str
+    role: str
+    label: str
+    data_level: str | None
+    author_group: Literal["required", "forbidden"]
+    narrows_to: tuple[str, ...]
+    csv_code: str | None
+
+
+class ApplicationOut(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    profiles: list[AllowedProfile]
+
+
+class RegisterIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    code: RegisterCode
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    applications: Annotated[list[ApplicationCode], msgspec.Meta(min_length=1, max_length=16)]
+
+
+class RegisterOut(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    applications: list[str]
+    source: Literal["catalogue", "api"]

@@ -1,0 +1,158 @@
+"""Catalogue rules: which profiles an application allows, which registers exist where."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.audit.recorder import Auditor
+from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec
+from eam.catalogue.models import Register
+from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut
+from eam.errors import AlreadyExists, FieldError, ValidationFailed
+
+
+class Catalogue:
+    """The validated catalogue file plus registers that admins added through the API."""
+
+    def __init__(self, file: CatalogueFile) -> None:
+        self.file = file
+
+    @property
+    def application_codes(self) -> list[str]:
+        return sorted(self.file.applications)
+
+    def applications(self) -> list[ApplicationOut]:
+        return [self._application_out(code, spec) for code, spec in sorted(self.file.applications.items())]
+
+    @staticmethod
+    def _application_out(code: str, spec: ApplicationSpec) -> ApplicationOut:
+        return ApplicationOut(
+            code=code,
+            name=spec.name,
+            profiles=[
+                AllowedProfile(
+                    key=p.key,
+                    role=p.role,
+                    label=p.label,
+                    data_level=p.data_level,
+                    author_group=p.author_group,
+                    narrows_to=p.narrows_to,
+                    csv_code=p.csv_code,
+                )
+                for p in spec.profiles
+            ],
+        )
+
+    def require_application(self, code: str, field: str = "$.application") -> ApplicationSpec:
+        spec = self.file.applications.get(code)
+        if spec is None:
+            allowed = self.application_codes
+            raise ValidationFailed(
+                f"unknown application {code!r}",
+                [FieldError(field, f"must be one of {', '.join(allowed)}", allowed=allowed)],
+            )
+        return spec
+
+    def resolve_profile(self, application: str, profile: Profile, field: str = "$.profile") -> ProfileSpec:
+        """The catalogue entry ``profile`` stands for, or a 422 listing the allowed profiles."""
+        spec = self.require_application(application)
+        allowed = [p.key for p in spec.profiles]
+        match = next(
+            (p for p in spec.profiles if p.role == profile.role and p.data_level == profile.data_level),
+            None,
+        )
+        if match is None:
+            raise ValidationFailed(
+                f"profile {_key(profile)!r} is not allowed in {application!r}",
+                [FieldError(field, f"must be one of {', '.join(allowed)}", allowed=allowed)],
+            )
+        if match.author_group == "required" and profile.author_group is None:
+            raise ValidationFailed(
+                f"profile {match.key!r} requires an author group",
+                [FieldError(f"{field}.author_group", "required for this role")],
+            )
+        if match.author_group == "forbidden" and profile.author_group is not None:
+            raise ValidationFailed(
+                f"profile {match.key!r} takes no author group",
+                [FieldError(f"{field}.author_group", "must be absent for this role")],
+            )
+        return match
+
+    def check_narrowing(self, application: str, requested: ProfileSpec, approved: ProfileSpec) -> None:
+        """Approval may keep the requested profile or narrow it along ``narrows_to``."""
+        if approved.key == requested.key or approved.key in requested.narrows_to:
+            return
+        allowed = [requested.key, *requested.narrows_to]
+        raise ValidationFailed(
+            f"{requested.key!r} cannot be approved as {approved.key!r}",
+            [FieldError("$.profile", f"must be one of {', '.join(allowed)}", allowed=allowed)],
+        )
+
+    async def find_register(self, session: AsyncSession, code: str) -> RegisterOut | None:
+        spec = self.file.registers.get(code)
+        if spec is not None:
+            return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+        row = await session.get(Register, code)
+        if row is None:
+            return None
+        return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+
+    async def require_register_in(self, session: AsyncSession, code: str, application: str) -> RegisterOut:
+        """The register, available in ``application``; otherwise a 422 naming what is allowed."""
+        register = await self.find_register(session, code)
+        if register is None:
+            known = [r.code for r in await self.registers(session, application=application)]
+            raise ValidationFailed(
+                f"unknown register {code!r}",
+                [FieldError("$.register", f"registers available in {application}: {', '.join(known)}", allowed=known)],
+            )
+        if application not in register.applications:
+            raise ValidationFailed(
+                f"register {code!r} is not available in {application!r}",
+                [
+                    FieldError(
+                        "$.application",
+                        f"{code} is available in: {', '.join(register.applications)}",
+                        allowed=register.applications,
+                    )
+                ],
+            )
+        return register
+
+    async def registers(self, session: AsyncSession, application: str | None = None) -> list[RegisterOut]:
+        found = {
+            code: RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+            for code, spec in self.file.registers.items()
+        }
+        for row in await session.scalars(select(Register)):
+            found.setdefault(
+                row.code, RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+            )
+        registers = sorted(found.values(), key=lambda r: r.code)
+        if application is not None:
+            registers = [r for r in registers if application in r.applications]
+        return registers
+
+    async def add_register(
+        self, session: AsyncSession, auditor: Auditor, data: RegisterIn, now: dt.datetime, actor_id: uuid.UUID
+    ) -> RegisterOut:
+        for index, app in enumerate(data.applications):
+            self.require_application(app, field=f"$.applications[{index}]")
+        if len(set(data.applications)) != len(data.applications):
+            raise ValidationFailed("applications are listed twice", [FieldError("$.applications", "must be unique")])
+        if await self.find_register(session, data.code) is not None:
+            raise AlreadyExists(f"register {data.code!r} exists already", existing=f"/v1/registers/{data.code}")
+        row = Register(code=data.code, name=data.name, applications=list(data.applications), created_at=now, created_by=actor_id)
+        session.add(row)
+        await session.flush()
+        out = RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+        auditor.record("register.added", target_type="register", target_id=row.code, after={"code": row.code, "name": row.name, "applications": row.applications})
+        return out
+
+
+def _key(profile: Profile) -> str:
+    return f"{profile.role}/{profile.data_level}" if profile.data_level else profile.role

@@ -1,0 +1,188 @@
+"""The ``eam`` command: serve, migrate, demo-data, dev-token, policy export, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+
+import click
+from sqlalchemy import inspect
+
+from eam.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _database_is_new(url: str) -> bool:
+    from eam.database import create_engine
+
+    async def check() -> bool:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+            return "alembic_version" not in tables
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(check())
+
+
+@click.group()
+def main() -> None:
+    """EAM: entity access management for health-data platforms."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) up to the newest revision."""
+    from eam.migrations import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is at the newest revision", err=True)
+
+
+def _load_demo(settings: Settings) -> bool:
+    from eam.authz.enforcer import Authorizer
+    from eam.catalogue.loader import load_catalogue_file
+    from eam.catalogue.service import Catalogue
+    from eam.database import create_engine, make_sessionmaker, utc_now
+    from eam.demo import load_demo_data
+
+    async def run() -> bool:
+        engine = create_engine(settings.database_url)
+        try:
+            return await load_demo_data(
+                make_sessionmaker(engine),
+                settings,
+                Catalogue(load_catalogue_file(settings.catalogue_file)),
+                Authorizer(settings.casbin_model_file, settings.permissions_file),
+                utc_now,
+            )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@main.command("demo-data")
+def demo_data() -> None:
+    """Load the demo organisations, access managers and employees into an empty database."""
+    settings = _settings()
+    if settings.is_production:
+        raise click.ClickException("demo data is for development only")
+    click.echo("demo data loaded" if _load_demo(settings) else "database not empty: demo data not loaded", err=True)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (EAM_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (EAM_PORT, default 8000).")
+@click.option("--workers", type=int, default=None, help="Worker processes (EAM_WORKERS, default 1).")
+@click.option("--migrate/--no-migrate", "run_migrations", default=None, help="Apply migrations first (default: in development).")
+def serve(host: str | None, port: int | None, workers: int | None, run_migrations: bool | None) -> None:
+    """Run the HTTP service. In development: migrate, and load demo data into a new database."""
+    import uvicorn
+
+    from eam.catalogue.loader import CatalogueError, load_catalogue_file
+    from eam.migrations import upgrade
+
+    settings = _settings()
+    try:
+        load_catalogue_file(settings.catalogue_file)
+    except CatalogueError as exc:
+        raise click.ClickException(f"broken catalogue: {exc}") from None
+    if run_migrations is None:
+        run_migrations = not settings.is_production
+    if run_migrations:
+        new = _database_is_new(settings.database_url)
+        upgrade(settings.database_url)
+        if new and not settings.is_production and _load_demo(settings):
+            click.echo("new database: demo data loaded (users admin, alice, bob, carol, dave, erin)", err=True)
+    uvicorn.run(
+        "eam.app:app_factory",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@main.command("dev-token")
+@click.argument("user")
+@click.option("--name", default=None, help="Display name (default: from USER).")
+@click.option("--email", default=None)
+@click.option("--national-number", default=None, help="NISS/SSIN claim (stored only as a keyed hash).")
+@click.option("--ttl", type=int, default=None, help="Lifetime in seconds (EAM_DEV_TOKEN_TTL_SECONDS, default 3600).")
+def dev_token(user: str, name: str | None, email: str | None, national_number: str | None, ttl: int | None) -> None:
+    """Print a short-lived development token for USER (development mode only)."""
+    from eam.auth.dev_tokens import issue_dev_token
+    from eam.database import utc_now
+
+    settings = _settings()
+    if settings.is_production or not settings.dev_token_secret:
+        raise click.ClickException("dev tokens exist only in development mode")
+    click.echo(
+        issue_dev_token(
+            settings.dev_token_secret,
+            user,
+            ttl_seconds=ttl or settings.dev_token_ttl_seconds,
+            now=utc_now(),
+            name=name,
+            email=email,
+            national_number=national_number,
+        )
+    )
+
+
+@main.group()
+def policy() -> None:
+    """Casbin policies."""
+
+
+@policy.command("export")
+def policy_export() -> None:
+    """Print every policy in force as Casbin CSV (load it with policies/model.conf)."""
+    from sqlalchemy import select
+
+    from eam.authz.enforcer import Authorizer
+    from eam.authz.policy_store import user_subject
+    from eam.database import create_engine, make_sessionmaker, transaction
+    from eam.users.models import User
+
+    settings = _settings()
+
+    async def collect() -> list[tuple[str, list[str]]]:
+        authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
+        engine = create_engine(settings.database_url)
+        try:
+            async with transaction(make_sessionmaker(engine), read_only=True) as session:
+                await authorizer.refresh(session)
+                if settings.platform_admins:
+                    admins = await session.scalars(select(User).where(User.subject.in_(settings.platform_admins)))
+                    for admin in admins:
+                        authorizer.add_config_admin(user_subject(admin.id))
+        finally:
+            await engine.dispose()
+        return authorizer.policy_rules()
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    for ptype, values in asyncio.run(collect()):
+        writer.writerow([ptype, *values])
+
+
+@main.command()
+def openapi() -> None:
+    """Print the OpenAPI document (committed as openapi/openapi.json)."""
+    from eam.app import create_app
+
+    app = create_app(Settings(), run_housekeeping=False)
+    click.echo(json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True))

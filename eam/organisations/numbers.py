@@ -1,0 +1,37 @@
+"""Belgian organisation numbers.
+
+* NIHDI (RIZIV/INAMI) institution number: 8 digits.
+* Enterprise number (KBO/BCE): 10 digits starting with 0 or 1, commonly written
+  ``0xxx.xxx.xxx`` or ``BE 0xxx xxx xxx``; its last two digits are 97 minus the first eight
+  modulo 97. Old 9-digit numbers are the same number without the leading 0.
+"""
+
+from __future__ import annotations
+
+import re
+
+SEPARATORS = re.compile(r"[\s./-]")
+
+
+def normalise_nihdi(value: str) -> str | None:
+    """The 8 digits of a NIHDI institution number, or None if ``value`` is not one."""
+    digits = SEPARATORS.sub("", value)
+    return digits if re.fullmatch(r"\d{8}", digits) else None
+
+
+def normalise_kbo(value: str) -> str | None:
+    """The 10 digits of a valid enterprise number, or None if the format or check digits fail."""
+    compact = SEPARATORS.sub("", value).upper()
+    if compact.startswith("BE"):
+        compact = compact[2:]
+    if re.fullmatch(r"\d{9}", compact):
+        compact = "0" + compact
+    if not re.fullmatch(r"[01]\d{9}", compact):
+        return None
+    if 97 - int(compact[:8]) % 97 != int(compact[8:]):
+        return None
+    return compact
+
+
+def format_kbo(digits: str) -> str:
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from litestar import Controller, get, patch, post
+from litestar.params import Parameter
+
+from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.organisations import service
+from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch
+from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page, fetch_page
+
+
+class OrganisationController(Controller):
+    path = "/v1/organisations"
+    tags = ["Organisations"]
+
+    @get(operation_id="listOrganisations", summary="Find organisations by NIHDI number, enterprise number or name")
+    async def list_organisations(
+        self,
+        ctx: Context,
+        q: Annotated[str | None, Parameter(max_length=200, description="NIHDI number, KBO number (any spelling) or part of the name")] = None,
+        status: Literal["active", "disabled"] | None = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[OrganisationOut]:
+        ctx.require(PLATFORM_DOMAIN, "organisation", "search")
+        rows, next_cursor = await fetch_page(ctx.session, service.search_statement(q, status), limit, cursor)
+        return Page(items=[service.organisation_out(org) for org in rows], next_cursor=next_cursor)
+
+    @post(operation_id="createOrganisation", summary="Create an organisation (platform admins)")
+    async def create_organisation(self, ctx: Context, data: OrganisationCreate) -> OrganisationOut:
+        return service.organisation_out(await service.create_organisation(ctx, data))
+
+    @get("/{organisation_id:uuid}", operation_id="getOrganisation", summary="Show an organisation")
+    async def get_organisation(self, ctx: Context, organisation_id: uuid.UUID) -> OrganisationOut:
+        return service.organisation_out(await service.get_organisation(ctx, organisation_id))
+
+    @patch(
+        "/{organisation_id:uuid}",
+        operation_id="updateOrganisation",
+        summary="Rename, set the enterprise number, disable or re-enable (platform admins)",
+    )
+    async def update_organisation(self, ctx: Context, organisation_id: uuid.UUID, data: OrganisationPatch) -> OrganisationOut:
+        return service.organisation_out(await service.update_organisation(ctx, organisation_id, data))

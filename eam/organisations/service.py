@@ -1,0 +1,142 @@
+"""Organisations: created and disabled by platform admins, found by employees, never deleted."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, or_, select
+
+from eam.authz.policy_store import PLATFORM_DOMAIN, org_domain
+from eam.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
+from eam.organisations.models import ACTIVE, DISABLED, Organisation
+from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
+from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch, OrganisationRef
+from eam.web.context import Context
+
+
+def organisation_out(org: Organisation) -> OrganisationOut:
+    return OrganisationOut(
+        id=org.id,
+        name=org.name,
+        nihdi=org.nihdi,
+        kbo=org.kbo,
+        kbo_formatted=format_kbo(org.kbo) if org.kbo else None,
+        status=org.status,  # type: ignore[arg-type]
+        created_at=org.created_at,
+        updated_at=org.updated_at,
+    )
+
+
+def organisation_ref(org: Organisation) -> OrganisationRef:
+    return OrganisationRef(id=org.id, name=org.name, nihdi=org.nihdi, status=org.status)
+
+
+def _checked_kbo(value: str) -> str:
+    kbo = normalise_kbo(value)
+    if kbo is None:
+        raise ValidationFailed(
+            "invalid enterprise number",
+            [FieldError("$.kbo", "must be a Belgian enterprise number (10 digits, valid check digits), e.g. 0403.254.262")],
+        )
+    return kbo
+
+
+async def create_organisation(ctx: Context, data: OrganisationCreate) -> Organisation:
+    ctx.require(PLATFORM_DOMAIN, "organisation", "create")
+    errors = []
+    nihdi = normalise_nihdi(data.nihdi)
+    if nihdi is None:
+        errors.append(FieldError("$.nihdi", "must be an 8-digit NIHDI number"))
+    kbo = None
+    if data.kbo is not None:
+        kbo = normalise_kbo(data.kbo)
+        if kbo is None:
+            errors.append(FieldError("$.kbo", "must be a Belgian enterprise number (10 digits, valid check digits)"))
+    name = data.name.strip()
+    if not name:
+        errors.append(FieldError("$.name", "must not be blank"))
+    if errors:
+        raise ValidationFailed("invalid organisation", errors)
+    await _refuse_duplicates(ctx, nihdi=nihdi, kbo=kbo)
+    org = Organisation(
+        name=name, search_name=name.casefold(), nihdi=nihdi, kbo=kbo, status=ACTIVE, created_at=ctx.now, updated_at=ctx.now
+    )
+    ctx.session.add(org)
+    await ctx.session.flush()
+    ctx.audit.record("organisation.created", target_type="organisation", target_id=org.id, organisation_id=org.id, after=org.snapshot())
+    return org
+
+
+async def _refuse_duplicates(ctx: Context, *, nihdi: str | None, kbo: str | None, exclude: uuid.UUID | None = None) -> None:
+    for column, value in ((Organisation.nihdi, nihdi), (Organisation.kbo, kbo)):
+        if value is None:
+            continue
+        existing = await ctx.session.scalar(select(Organisation).where(column == value))
+        if existing is not None and existing.id != exclude:
+            raise AlreadyExists(
+                f"an organisation with {column.key.upper()} {value} exists already: {existing.name}",
+                existing=f"/v1/organisations/{existing.id}",
+            )
+
+
+async def get_organisation(ctx: Context, organisation_id: uuid.UUID, *, for_update: bool = False) -> Organisation:
+    ctx.require(org_domain(organisation_id), "organisation", "read")
+    stmt = select(Organisation).where(Organisation.id == organisation_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    org = await ctx.session.scalar(stmt)
+    if org is None:
+        raise NotFound(f"no organisation {organisation_id}")
+    return org
+
+
+async def require_active(ctx: Context, organisation_id: uuid.UUID) -> Organisation:
+    org = await get_organisation(ctx, organisation_id)
+    if org.status != ACTIVE:
+        raise OrganisationDisabled(f"{org.name} ({org.nihdi}) is disabled and accepts no requests")
+    return org
+
+
+async def update_organisation(ctx: Context, organisation_id: uuid.UUID, data: OrganisationPatch) -> Organisation:
+    ctx.require(org_domain(organisation_id), "organisation", "update")
+    org = await get_organisation(ctx, organisation_id, for_update=True)
+    before = org.snapshot()
+    if data.name is not None:
+        name = data.name.strip()
+        if not name:
+            raise ValidationFailed("invalid organisation", [FieldError("$.name", "must not be blank")])
+        org.name, org.search_name = name, name.casefold()
+    if data.kbo is not None:
+        kbo = _checked_kbo(data.kbo)
+        await _refuse_duplicates(ctx, nihdi=None, kbo=kbo, exclude=org.id)
+        org.kbo = kbo
+    status_change = data.status is not None and data.status != org.status
+    if data.status is not None:
+        org.status = data.status
+    if org.snapshot() == before:
+        return org
+    org.updated_at = ctx.now
+    await ctx.session.flush()
+    action = "organisation.updated"
+    if status_change:
+        action = "organisation.disabled" if org.status == DISABLED else "organisation.enabled"
+    ctx.audit.record(action, target_type="organisation", target_id=org.id, organisation_id=org.id, before=before, after=org.snapshot())
+    return org
+
+
+def search_statement(q: str | None, status: str | None) -> Select[tuple[Organisation]]:
+    """Match by NIHDI number, enterprise number (any spelling) or part of the name."""
+    stmt = select(Organisation)
+    if q:
+        q = q.strip()
+        conditions = [Organisation.search_name.contains(q.casefold(), autoescape=True)]
+        digits = "".join(ch for ch in q if ch.isdigit())
+        if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " ./-BEbe" for ch in q):
+            conditions.append(Organisation.nihdi.startswith(digits, autoescape=True))
+            conditions.append(Organisation.kbo.startswith(digits, autoescape=True))
+            if len(digits) == 9:
+                conditions.append(Organisation.kbo == "0" + digits)
+        stmt = stmt.where(or_(*conditions))
+    if status:
+        stmt = stmt.where(Organisation.status == status)
+    return stmt.order_by(Organisation.search_name, Organisation.id)

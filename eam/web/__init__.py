@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every feature: problems, the request context, pagination."""

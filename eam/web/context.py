@@ -1,0 +1,124 @@
+"""Per-request dependencies: the transaction, the authenticated caller, and their context.
+
+The transaction is owned here, not by domain code: it commits after the handler and the
+response serialisation succeed, before the response is sent, and rolls back on any error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from litestar import Request
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.audit.recorder import Auditor
+from eam.auth.identity import TokenSource
+from eam.authz.enforcer import Authorizer
+from eam.authz.policy_store import PolicyStore, user_subject
+from eam.catalogue.service import Catalogue
+from eam.database import Clock, transaction
+from eam.errors import Unauthenticated
+from eam.settings import Settings
+from eam.users.models import User
+from eam.users.service import user_for_identity
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class Context:
+    """Everything a domain operation needs about the request it runs in."""
+
+    session: AsyncSession
+    user: User
+    settings: Settings
+    catalogue: Catalogue
+    authz: Authorizer
+    audit: Auditor
+    now: dt.datetime
+
+    @property
+    def subject(self) -> str:
+        return user_subject(self.user.id)
+
+    @property
+    def policies(self) -> PolicyStore:
+        return PolicyStore(self.session)
+
+    def require(self, domain: str, obj: str, action: str) -> None:
+        self.authz.require(self.subject, domain, obj, action)
+
+    def allows(self, domain: str, obj: str, action: str) -> bool:
+        return self.authz.allows(self.subject, domain, obj, action)
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    """``X-Request-ID`` when it is sane, else one generated here (and echoed by middleware)."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id is None:
+        request_id = str(uuid.uuid4())
+    return request_id
+
+
+async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    async with transaction(state.sessionmaker, read_only=request.method in ("GET", "HEAD")) as session:
+        yield session
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("send 'Authorization: Bearer <token>'")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("the Authorization header must use the Bearer scheme")
+    return token.strip()
+
+
+def token_source_for(sources: list[TokenSource], token: str) -> TokenSource:
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise Unauthenticated("the bearer token is not a JWT this service accepts") from None
+    for source in sources:
+        if source.accepts(issuer if isinstance(issuer, str) else None):
+            return source
+    raise Unauthenticated("the bearer token comes from an issuer this service does not trust")
+
+
+async def provide_context(
+    state: State, request: Request[Any, Any, Any], db_session: AsyncSession
+) -> Context:
+    settings: Settings = state.settings
+    clock: Clock = state.clock
+    token = bearer_token(request)
+    identity = token_source_for(state.token_sources, token).authenticate(token)
+    now = clock()
+    user = await user_for_identity(db_session, identity, settings.national_number_key, now)
+    authz: Authorizer = state.authorizer
+    await authz.refresh(db_session)
+    if identity.subject in settings.platform_admins:
+        authz.add_config_admin(user_subject(user.id))
+    auditor = Auditor(
+        session=db_session,
+        actor_id=user.id,
+        actor=f"{user.display_name} <{identity.subject}>",
+        now=now,
+        http_request_id=request_id_of(request),
+    )
+    return Context(
+        session=db_session,
+        user=user,
+        settings=settings,
+        catalogue=state.catalogue,
+        authz=authz,
+        audit=auditor,
+        now=now,
+    )

@@ -1,0 +1,177 @@
+"""One place that turns errors into RFC 9457 ``application/problem+json`` responses.
+
+``type`` is stable per error kind (``urn:eam:problem:<code>``), ``status`` mirrors the HTTP
+status (RFC 9457 section 3.1.4), and validation problems list every field's problem in
+``errors`` rather than only the first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, get_args, get_origin
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.utils.scope.state import ScopeState
+from sqlalchemy.exc import IntegrityError
+
+from eam.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError
+
+logger = logging.getLogger("eam")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+HTTP_CODES = {
+    400: ("bad-request", "Malformed request"),
+    401: ("unauthenticated", "Valid credentials are required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict with the current state"),
+    413: ("payload-too-large", "Request body too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "The request is not valid"),
+    429: ("too-many-requests", "Too many requests"),
+}
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details; extension members follow the standard ones."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str | None, **extensions: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": PROBLEM_TYPE_PREFIX + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.url.path
+    body.update({key: value for key, value in extensions.items() if value is not None})
+    headers = {"WWW-Authenticate": 'Bearer realm="eam"'} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def handle_eam_error(request: Request[Any, Any, Any], exc: EAMError) -> Response[dict[str, Any]]:
+    return problem_response(request, exc.status, exc.code, exc.title, exc.detail, **exc.extensions)
+
+
+def handle_validation_exception(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    body_errors: list[FieldError] = []
+    body_type = _body_type(request)
+    extras = [item for item in (exc.extra or []) if isinstance(item, dict)]
+    if body_type is not None and any(item.get("source") == "body" for item in extras):
+        body = ScopeState.from_scope(request.scope).body  # read and cached before validation
+        if isinstance(body, bytes):
+            try:
+                body_errors = collect_errors(body_type, msgspec.json.decode(body))
+            except msgspec.DecodeError:
+                body_errors = []
+    errors = list(body_errors)
+    for item in extras:
+        source = str(item.get("source") or "body")
+        if source == "body" and body_errors:
+            continue
+        key = str(item.get("key") or "")
+        field = f"$.{key}" if source == "body" else f"{source}.{key}"
+        errors.append(FieldError(field, str(item.get("message", "invalid value"))))
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]) or exc.detail
+    return problem_response(request, 422, "validation-error", "The request is not valid", detail, errors=errors)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code, title = HTTP_CODES.get(status, ("server-error" if status >= 500 else "bad-request", exc.detail))
+    detail = exc.detail if exc.detail and exc.detail != title else None
+    if status == 400 and detail and ("JSON" in detail or "malformed" in detail.lower()):
+        code, title = "malformed-body", "The body is not valid JSON"
+    return problem_response(request, status, code, title, detail)
+
+
+def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
+    """A uniqueness race lost at commit time: the state changed underneath, nothing was written."""
+    logger.info("integrity conflict on %s: %s", request.url.path, exc.orig)
+    return problem_response(
+        request, 409, "conflict", "Conflict with the current state", "a concurrent change conflicts with this one"
+    )
+
+
+def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "server-error", "Internal server error", None)
+
+
+EXCEPTION_HANDLERS = {
+    EAMError: handle_eam_error,
+    ValidationException: handle_validation_exception,
+    HTTPException: handle_http_exception,
+    IntegrityError: handle_integrity_error,
+    Exception: handle_server_error,
+}
+
+
+def _body_type(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
+    try:
+        parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
+    except AttributeError:
+        return None
+    if parameter is None:
+        return None
+    annotation = parameter.annotation
+    return annotation if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct) else None
+
+
+def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$") -> list[FieldError]:
+    """Every problem in ``raw`` against ``struct_type``: unknown, missing and invalid fields.
+
+    msgspec stops at the first error; clients deserve the whole list in one answer.
+    """
+    if not isinstance(raw, dict):
+        return [FieldError(path, "must be a JSON object")]
+    errors: list[FieldError] = []
+    fields = {field.encode_name: field for field in msgspec.structs.fields(struct_type)}
+    for name in raw:
+        if name not in fields:
+            errors.append(FieldError(f"{path}.{name}", "unknown field"))
+    for name, field in fields.items():
+        field_path = f"{path}.{name}"
+        if name not in raw:
+            if field.required:
+                errors.append(FieldError(field_path, "required"))
+            continue
+        nested = _struct_in(field.type)
+        if nested is not None and isinstance(raw[name], dict):
+            errors.extend(collect_errors(nested, raw[name], field_path))
+            continue
+        try:
+            msgspec.convert(raw[name], field.type, strict=False)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            suffix = message.rfind(" - at `$")
+            errors.append(FieldError(field_path, message[:suffix] if suffix > 0 else message))
+    if not errors:
+        try:
+            msgspec.convert(raw, struct_type, strict=False)
+        except msgspec.ValidationError as exc:
+            errors.append(FieldError(path, str(exc)))
+    return errors
+
+
+def _struct_in(annotation: Any) -> type[msgspec.Struct] | None:
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return annotation
+    if get_origin(annotation) is not None:
+        for arg in get_args(annotation):
+            found = _struct_in(arg)
+            if found is not None:
+                return found
+    return None
