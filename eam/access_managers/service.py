@@ -42,7 +42,7 @@ async def list_access_managers(ctx: Context, organisation_id: uuid.UUID) -> list
         .where(AccessManager.organisation_id == organisation_id)
         .order_by(AccessManager.appointed_at, AccessManager.user_id)
     )
-    return [access_manager_out(row, user) for row, user in rows.tuples()]
+    return [access_manager_out(row, user) for row, user in rows]
 
 
 async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -> AccessManagerOut:

@@ -68,13 +68,13 @@ async def _me(ctx: Context) -> Me:
         .where(Assignment.user_id == ctx.user.id, is_active(ctx.now))
         .order_by(Assignment.application, Assignment.register_code)
     )
-    active = [assignments.assignment_out(*row, ctx.now) for row in rows.tuples()]
+    active = [assignments.assignment_out(*row, ctx.now) for row in rows]
     pending_rows = await ctx.session.execute(
         workflow.filter_by_status(workflow.visible_statement(ctx), PENDING, ctx.now)
         .where(AccessRequest.requester_id == ctx.user.id)
         .order_by(AccessRequest.created_at.desc())
     )
-    pending = [workflow.request_out(row, ctx.now) for row in pending_rows.tuples()]
+    pending = [workflow.request_out(row, ctx.now) for row in pending_rows]
     organisations: dict[uuid.UUID, OrganisationRef] = {org.id: organisation_ref(org) for org in managed}
     for assignment in active:
         organisations.setdefault(assignment.organisation.id, assignment.organisation)

@@ -1,0 +1,257 @@
+"""Test fixtures: every API test runs against a migrated SQLite file and a real PostgreSQL.
+
+PostgreSQL comes from ``EAM_TEST_POSTGRES_URL`` (default: the local server's ``test`` database).
+The suite creates a scratch database beside it, migrates it with Alembic, and drops it at the
+end. If PostgreSQL is unreachable the run fails at once: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy.engine import make_url
+
+from eam.app import create_app
+from eam.auth.dev_tokens import issue_dev_token
+from eam.migrations import upgrade
+from eam.settings import DEV_TOKEN_SECRET, Settings
+
+POSTGRES_URL = os.environ.get("EAM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+TABLES = (
+    "audit_events",
+    "casbin_rule",
+    "assignments",
+    "access_requests",
+    "access_managers",
+    "registers",
+    "organisations",
+    "users",
+)
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    async def probe() -> None:
+        connection = await asyncpg.connect(_dsn(POSTGRES_URL), timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc!r}); the suite needs it", returncode=3)
+
+
+class Clock:
+    """A controllable clock: tests move time forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    name = f"eam_test_{uuid.uuid4().hex[:10]}"
+    admin_dsn = _dsn(POSTGRES_URL)
+
+    async def run(sql: str) -> None:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "eam.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def reset_postgres(url: str) -> None:
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        await connection.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        await connection.execute("UPDATE policy_version SET version = 0")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "eam.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    asyncio.run(reset_postgres(url))
+    return url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, platform_admins=("admin",), expiry_sweep_seconds=0)
+
+
+def token(username: str, **claims: Any) -> str:
+    return issue_dev_token(DEV_TOKEN_SECRET, username, ttl_seconds=600, now=dt.datetime.now(dt.UTC), **claims)
+
+
+def auth(username: str, **claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(username, **claims)}"}
+
+
+class Api:
+    """A thin HTTP client with the steps most tests share."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.user_ids: dict[str, uuid.UUID] = {}
+
+    async def call(self, method: str, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        headers = {**(auth(user) if user else {}), **kwargs.pop("headers", {})}
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return await self.call("GET", path, user, **kwargs)
+
+    async def post(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return await self.call("POST", path, user, **kwargs)
+
+    async def patch(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return await self.call("PATCH", path, user, **kwargs)
+
+    async def delete(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return await self.call("DELETE", path, user, **kwargs)
+
+    async def user_id(self, username: str) -> str:
+        response = await self.get("/v1/me", username)
+        assert response.status_code == 200, response.text
+        return response.json()["id"]
+
+    async def organisation(self, name: str = "AZ Sint-Jan Brugge", nihdi: str = "71000436", **extra: Any) -> dict[str, Any]:
+        response = await self.post("/v1/organisations", json={"name": name, "nihdi": nihdi, **extra})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def appoint(self, organisation_id: str, username: str, by: str = "admin") -> Any:
+        user_id = await self.user_id(username)
+        return await self.post(f"/v1/organisations/{organisation_id}/access-managers", by, json={"user_id": user_id})
+
+    async def managed_organisation(self, manager: str = "alice", **kwargs: Any) -> dict[str, Any]:
+        org = await self.organisation(**kwargs)
+        response = await self.appoint(org["id"], manager)
+        assert response.status_code == 201, response.text
+        return org
+
+    async def request_access(self, organisation_id: str, user: str = "carol", **overrides: Any) -> Any:
+        body = {
+            "organisation_id": organisation_id,
+            "application": "healthstat",
+            "register": "HDBP0147",
+            "profile": {"role": "data_provider", "data_level": "hospital"},
+            "justification": "I report on our hospital's registrations.",
+            **overrides,
+        }
+        return await self.post("/v1/access-requests", user, json=body)
+
+    async def approved_assignment(self, organisation_id: str, user: str = "carol", manager: str = "alice") -> dict[str, Any]:
+        submitted = await self.request_access(organisation_id, user)
+        assert submitted.status_code == 201, submitted.text
+        approved = await self.post(f"/v1/access-requests/{submitted.json()['id']}/approve", manager, json={})
+        assert approved.status_code == 200, approved.text
+        response = await self.get(f"/v1/assignments/{approved.json()['assignment_id']}", manager)
+        return response.json()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock) -> Litestar:
+    return create_app(settings, clock=clock, run_housekeeping=False)
+
+
+@asynccontextmanager
+async def serve_in_process(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, in the test's own event loop, behind a real HTTP client.
+
+    The lifespan runs in a task of its own: fixtures set up and tear down in different tasks,
+    and Litestar's lifespan must be left in the task that entered it.
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(run_lifespan())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://eam.test") as http:
+            yield http
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_in_process(app) as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)
+
+
+async def casbin_rows(app: Litestar, ptype: str | None = None) -> list[tuple[str, ...]]:
+    """The raw ``casbin_rule`` rows, read through the app's own engine."""
+    from sqlalchemy import select
+
+    from eam.authz.models import CasbinRule
+
+    async with app.state.sessionmaker() as session:
+        stmt = select(CasbinRule).order_by(CasbinRule.id)
+        if ptype is not None:
+            stmt = stmt.where(CasbinRule.ptype == ptype)
+        return [(row.ptype, *row.values()) for row in await session.scalars(stmt)]
