@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
 from eam.access_requests.routes import AccessRequestController
@@ -81,8 +82,14 @@ def create_app(
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        async with transaction(app.state.sessionmaker, read_only=True) as session:
-            await authorizer.refresh(session)
+        try:
+            async with transaction(app.state.sessionmaker, read_only=True) as session:
+                await authorizer.refresh(session)
+        except DBAPIError as exc:
+            await engine.dispose()
+            raise RuntimeError(
+                f"cannot load policies from the database ({type(exc.orig).__name__}): is it migrated? run 'eam migrate'"
+            ) from exc
         task = None
         if run_housekeeping and settings.expiry_sweep_seconds > 0:
             task = asyncio.create_task(run_periodically(app.state.sessionmaker, clock, settings.expiry_sweep_seconds))

@@ -1,0 +1,3 @@
+from eam.cli import main
+
+main()
