@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t eam .
+# Migrate (a separate step): docker run --rm -e EAM_ENV=production -e EAM_DATABASE_URL=... eam eam migrate
+# Serve:                     docker run -p 8000:8000 -e EAM_ENV=production -e EAM_DATABASE_URL=... eam
+
+FROM python:3.11.7-slim-bookworm AS build
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY eam ./eam
+RUN pip install --no-cache-dir .
+
+FROM python:3.11.7-slim-bookworm
+RUN useradd --system --uid 10001 --home-dir /app eam
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY policies ./policies
+COPY migrations ./migrations
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    EAM_POLICIES_DIR=/app/policies \
+    EAM_MIGRATIONS_DIR=/app/migrations \
+    EAM_HOST=0.0.0.0 \
+    EAM_PORT=8000
+USER eam
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=2).status == 200 else 1)"
+CMD ["eam", "serve", "--no-migrate"]

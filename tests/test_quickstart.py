@@ -1,0 +1,148 @@
+"""The README's run command, for real: ``eam serve`` in a subprocess on a new SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _eam(*args: str, env: dict[str, str]) -> str:
+    return subprocess.run([sys.executable, "-m", "eam", *args], env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+
+class Server:
+    def __init__(self, env: dict[str, str], *extra: str) -> None:
+        self.env = env
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eam", "serve", "--port", str(self.port), *extra],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"eam serve exited: {self.process.stdout.read()}")
+            try:
+                if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("eam serve did not become ready within 60 s")
+
+    def stop(self) -> str:
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output
+
+    def call(self, method: str, path: str, user: str, **kwargs) -> httpx.Response:
+        token = _eam("dev-token", user, env=self.env)
+        return httpx.request(method, f"{self.base}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("EAM_")}
+    environment["EAM_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'quickstart.db'}"
+    yield environment
+
+
+def test_run_command_migrates_loads_demo_data_once_and_serves_the_flow(env: dict[str, str]) -> None:
+    server = Server(env)
+    try:
+        orgs = server.call("GET", "/v1/organisations", "carol").json()["items"]
+        assert sorted(o["name"] for o in orgs) == ["AZ Sint-Jan Brugge", "UZ Leuven"]
+        brugge = next(o for o in orgs if o["nihdi"] == "71000436")
+        pending = server.call("GET", "/v1/access-requests?status=pending", "alice").json()["items"]
+        assert [r["requester"]["display_name"] for r in pending] == ["Dave Employee"]
+
+        submitted = server.call(
+            "POST",
+            "/v1/access-requests",
+            "carol",
+            json={
+                "organisation_id": brugge["id"],
+                "application": "healthstat",
+                "register": "HDBP0147",
+                "profile": {"role": "data_provider", "data_level": "hospital"},
+                "justification": "I need our hospital's INTEGO reports.",
+            },
+        )
+        assert submitted.status_code == 201, submitted.text
+        approved = server.call("POST", f"/v1/access-requests/{submitted.json()['id']}/approve", "alice", json={})
+        assert approved.status_code == 200, approved.text
+        me = server.call("GET", "/v1/me", "carol").json()
+        assert [a["register"] for a in me["assignments"]] == ["HDBP0147"]
+    finally:
+        server.stop()
+
+    again = Server(env)
+    try:
+        orgs = again.call("GET", "/v1/organisations", "carol").json()["items"]
+        assert len(orgs) == 2  # demo data only into a new database
+        me = again.call("GET", "/v1/me", "carol").json()
+        assert len(me["assignments"]) == 1
+    finally:
+        again.stop()
+
+
+def test_several_worker_processes_on_postgresql_enforce_each_others_policy_changes(
+    env: dict[str, str], postgres_database: str
+) -> None:
+    """``eam serve --workers 2``: whichever process answers, a fresh appointment is enforced."""
+    import asyncio
+
+    from tests.conftest import reset_postgres
+
+    asyncio.run(reset_postgres(postgres_database))
+    env = {**env, "EAM_DATABASE_URL": postgres_database}
+    server = Server(env, "--workers", "2")
+    try:
+        org = server.call("POST", "/v1/organisations", "admin", json={"name": "AZ Groeninge", "nihdi": "71000535"}).json()
+        requests = []
+        for employee in ("carol", "dave", "erin", "frank", "grace", "heidi"):
+            response = server.call(
+                "POST",
+                "/v1/access-requests",
+                employee,
+                json={
+                    "organisation_id": org["id"],
+                    "application": "hd4dp2",
+                    "register": "HDBP0147",
+                    "profile": {"role": "local_study_associate"},
+                    "justification": "I register data for the study.",
+                },
+            )
+            assert response.status_code == 201, response.text
+            requests.append(response.json()["id"])
+        alice = server.call("GET", "/v1/me", "alice").json()["id"]
+        appointed = server.call("POST", f"/v1/organisations/{org['id']}/access-managers", "admin", json={"user_id": alice})
+        assert appointed.status_code == 201
+        # each approval is a new connection, so the two worker processes share the work
+        statuses = [server.call("POST", f"/v1/access-requests/{rid}/approve", "alice", json={}).status_code for rid in requests]
+        assert statuses == [200] * len(requests)
+    finally:
+        output = server.stop()
+    assert output.count("Started server process") >= 2, output
