@@ -64,9 +64,8 @@ def visible_statement(ctx: Context) -> Select[Any]:
         .join(Requester, Requester.id == AccessRequest.requester_id)
         .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
     )
-    if not ctx.allows("platform", "access_request", "read"):
-        domains = ctx.authz.domains_allowing(ctx.subject, "access_request", "read")
-        org_ids = [uuid.UUID(d.removeprefix("org:")) for d in domains]
+    org_ids = ctx.readable_organisations("access_request")
+    if org_ids is not None:
         stmt = stmt.where(or_(AccessRequest.requester_id == ctx.user.id, AccessRequest.organisation_id.in_(org_ids)))
     return stmt
 

@@ -167,9 +167,8 @@ def visible_statement(ctx: Context, obj: str) -> Select[Any]:
     stmt = select(Assignment, Holder, Organisation).join(Holder, Holder.id == Assignment.user_id).join(
         Organisation, Organisation.id == Assignment.organisation_id
     )
-    if not ctx.allows("platform", obj, "read"):
-        domains = ctx.authz.domains_allowing(ctx.subject, obj, "read")
-        org_ids = [uuid.UUID(d.removeprefix("org:")) for d in domains]
+    org_ids = ctx.readable_organisations(obj)
+    if org_ids is not None:
         stmt = stmt.where(or_(Assignment.user_id == ctx.user.id, Assignment.organisation_id.in_(org_ids)))
     return stmt
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from eam.audit.models import AuditEvent
 from eam.audit.schemas import AuditEventOut
-from eam.authz.policy_store import PLATFORM_DOMAIN, org_domain
+from eam.authz.policy_store import org_domain
 from eam.errors import Forbidden
 from eam.web.context import Context
 from eam.web.pagination import Cursor, Limit, Page, fetch_page
@@ -39,11 +39,10 @@ class AuditController(Controller):
         if organisation_id is not None:
             ctx.require(org_domain(organisation_id), "audit_event", "read")
             stmt = stmt.where(AuditEvent.organisation_id == organisation_id)
-        elif not ctx.allows(PLATFORM_DOMAIN, "audit_event", "read"):
-            domains = ctx.authz.domains_allowing(ctx.subject, "audit_event", "read")
-            if not domains:
+        elif (org_ids := ctx.readable_organisations("audit_event")) is not None:
+            if not org_ids:
                 raise Forbidden("only access managers and platform admins read audit events")
-            stmt = stmt.where(AuditEvent.organisation_id.in_([uuid.UUID(d.removeprefix("org:")) for d in domains]))
+            stmt = stmt.where(AuditEvent.organisation_id.in_(org_ids))
         if action is not None:
             stmt = stmt.where(AuditEvent.action == action)
         if target_id is not None:

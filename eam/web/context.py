@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.audit.recorder import Auditor
 from eam.auth.identity import TokenSource
 from eam.authz.enforcer import Authorizer
-from eam.authz.policy_store import PolicyStore, user_subject
+from eam.authz.policy_store import PLATFORM_DOMAIN, PolicyStore, user_subject
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
 from eam.errors import Unauthenticated
@@ -57,6 +57,13 @@ class Context:
 
     def allows(self, domain: str, obj: str, action: str) -> bool:
         return self.authz.allows(self.subject, domain, obj, action)
+
+    def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
+        """Organisations whose ``obj`` the caller may read; None means everywhere (platform admins)."""
+        if self.allows(PLATFORM_DOMAIN, obj, "read"):
+            return None
+        domains = self.authz.domains_allowing(self.subject, obj, "read")
+        return [uuid.UUID(domain.removeprefix("org:")) for domain in sorted(domains)]
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
