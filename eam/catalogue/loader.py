@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -68,16 +68,17 @@ def load_catalogue_file(path: Path) -> CatalogueFile:
         catalogue = msgspec.convert(raw, CatalogueFile)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        location = re.search(r"at `\$(.*)`", message)
-        line = _line_of(text, _path_segments(location.group(1))) if location else None
-        raise CatalogueError(path, line, message) from None
+        raise CatalogueError(path, _error_line(text, raw, message), message) from None
     _check_rules(path, text, catalogue)
     return catalogue
 
 
 def _check_rules(path: Path, text: str, catalogue: CatalogueFile) -> None:
-    def fail(segments: list[str], message: str) -> None:
-        raise CatalogueError(path, _line_of(text, segments), message)
+    def fail(segments: list[str], message: str, profile_index: int | None = None) -> None:
+        line = _line_of(text, segments)
+        if profile_index is not None:
+            line = _inline_table_line(text, line, profile_index)
+        raise CatalogueError(path, line, message)
 
     if not catalogue.applications:
         fail([], "declares no application")
@@ -87,17 +88,18 @@ def _check_rules(path: Path, text: str, catalogue: CatalogueFile) -> None:
         if not app.profiles:
             fail(["applications", code], f"application {code!r} allows no profile")
         keys = [profile.key for profile in app.profiles]
-        for profile in app.profiles:
+        for index, profile in enumerate(app.profiles):
+            where = ["applications", code, "profiles"]
             for value in (profile.role, profile.data_level):
                 if value is not None and not NAME.match(value):
-                    fail(["applications", code, "profiles"], f"{value!r} must match {NAME.pattern}")
+                    fail(where, f"{value!r} must match {NAME.pattern}", index)
             if keys.count(profile.key) > 1:
-                fail(["applications", code, "profiles"], f"profile {profile.key!r} is declared twice")
+                fail(where, f"profile {profile.key!r} is declared twice", index)
             if profile.author_group == "required" and profile.data_level:
-                fail(["applications", code, "profiles"], f"{profile.key!r}: author group and data level exclude each other")
+                fail(where, f"{profile.key!r}: author group and data level exclude each other", index)
             for target in profile.narrows_to:
                 if target not in keys:
-                    fail(["applications", code, "profiles"], f"{profile.key!r} narrows to unknown profile {target!r}")
+                    fail(where, f"{profile.key!r} narrows to unknown profile {target!r}", index)
     for code, register in catalogue.registers.items():
         if not REGISTER_CODE.match(code):
             fail(["registers", code], f"register code {code!r} must match {REGISTER_CODE.pattern}")
@@ -107,6 +109,57 @@ def _check_rules(path: Path, text: str, catalogue: CatalogueFile) -> None:
             if app_code not in catalogue.applications:
                 known = ", ".join(sorted(catalogue.applications))
                 fail(["registers", code, "applications"], f"register {code!r} names unknown application {app_code!r} (known: {known})")
+
+
+#: The tables whose keys msgspec writes as ``[...]`` in error paths, and what each entry must be.
+KEYED_TABLES: dict[str, type[msgspec.Struct]] = {"applications": ApplicationSpec, "registers": RegisterSpec}
+
+
+def _error_line(text: str, raw: dict[str, Any], message: str) -> int | None:
+    """The line a msgspec validation error is about.
+
+    msgspec names table keys ``[...]``: the entry that fails on its own is the one meant. An
+    unknown field is pointed at on its own line, a profile on the line of its inline table.
+    """
+    location = re.search(r" - at `\$(.*)`$", message)
+    json_path = location.group(1) if location else ""
+    keyed = re.match(r"\.(applications|registers)\[\.\.\.\]", json_path)
+    if keyed and isinstance(raw.get(keyed.group(1)), dict):
+        section = keyed.group(1)
+        for key, value in raw[section].items():
+            try:
+                msgspec.convert(value, KEYED_TABLES[section])
+            except msgspec.ValidationError:
+                json_path = f".{section}.{key}{json_path[keyed.end():]}"
+                break
+    profile = re.search(r"\.profiles\[(\d+)\]", json_path)
+    if profile:
+        array_line = _line_of(text, _path_segments(json_path[: profile.start()] + ".profiles"))
+        return _inline_table_line(text, array_line, int(profile.group(1)))
+    segments = _path_segments(json_path)
+    unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+    if unknown:
+        segments.append(unknown.group(1))
+    return _line_of(text, segments)
+
+
+def _inline_table_line(text: str, array_line: int | None, index: int) -> int | None:
+    """The line of the ``index``-th inline table of the array that starts on ``array_line``.
+
+    TOML inline tables sit on one line each, so counting opening braces (outside strings and
+    comments) finds the entry; ``array_line`` itself when it cannot be found.
+    """
+    if array_line is None:
+        return None
+    seen = 0
+    for number, line in enumerate(text.splitlines()[array_line - 1 :], start=array_line):
+        code = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', '""', line).split("#", 1)[0]
+        if number > array_line and code.lstrip().startswith("["):
+            break
+        seen += code.count("{")
+        if seen > index:
+            return number
+    return array_line
 
 
 def _path_segments(json_path: str) -> list[str]:

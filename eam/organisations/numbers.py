@@ -16,7 +16,7 @@ SEPARATORS = re.compile(r"[\s./-]")
 def normalise_nihdi(value: str) -> str | None:
     """The 8 digits of a NIHDI institution number, or None if ``value`` is not one."""
     digits = SEPARATORS.sub("", value)
-    return digits if re.fullmatch(r"\d{8}", digits) else None
+    return digits if re.fullmatch(r"[0-9]{8}", digits) else None
 
 
 def normalise_kbo(value: str) -> str | None:
@@ -24,9 +24,9 @@ def normalise_kbo(value: str) -> str | None:
     compact = SEPARATORS.sub("", value).upper()
     if compact.startswith("BE"):
         compact = compact[2:]
-    if re.fullmatch(r"\d{9}", compact):
+    if re.fullmatch(r"[0-9]{9}", compact):
         compact = "0" + compact
-    if not re.fullmatch(r"[01]\d{9}", compact):
+    if not re.fullmatch(r"[01][0-9]{9}", compact):
         return None
     if 97 - int(compact[:8]) % 97 != int(compact[8:]):
         return None
