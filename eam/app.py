@@ -32,7 +32,7 @@ from eam.housekeeping import run_periodically
 from eam.organisations.routes import OrganisationController
 from eam.settings import Settings
 from eam.users.routes import MeController
-from eam.web.context import REQUEST_ID, provide_context, provide_db_session
+from eam.web.context import REQUEST_ID, provide_context
 from eam.web.problems import EXCEPTION_HANDLERS
 
 API_DESCRIPTION = (
@@ -121,7 +121,7 @@ def create_app(
             live,
             ready,
         ],
-        dependencies={"db_session": Provide(provide_db_session), "ctx": Provide(provide_context)},
+        dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         middleware=[request_id_middleware],
         lifespan=[lifespan],

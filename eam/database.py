@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from eam.errors import FieldError, ValidationFailed
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -66,7 +68,25 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+    """PostgreSQL text cannot hold U+0000 (it fails the statement; SQLite would store it): a NUL in
+    any value bound to SQL, from a body, query, path or token, is the client's error on both."""
+    for row in parameters if executemany else [parameters]:
+        values = row.values() if isinstance(row, dict) else row or ()
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise ValidationFailed(
+                "text must not contain NUL (U+0000) characters",
+                [FieldError("$", "a text value contains a NUL (U+0000) character")],
+            )
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    engine = _create_engine(url, pool_size=pool_size)
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_nul)
+    return engine
+
+
+def _create_engine(url: str, *, pool_size: int) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 

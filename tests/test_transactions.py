@@ -75,3 +75,17 @@ async def test_appointment_killed_after_policy_write_leaves_no_access_manager(
     assert await casbin_rows(app, "g") == []
     listed = await api.get(f"/v1/organisations/{org['id']}/access-managers")
     assert listed.json() == []
+
+
+async def test_refused_and_failed_requests_return_their_connection(api: Api, app) -> None:
+    """401 before any database work, 4xx after it, 500 halfway: no connection stays checked out."""
+    org = await api.managed_organisation()
+    bad_token = await api.client.get("/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert bad_token.status_code == 401
+    bad_query = await api.get("/v1/access-requests?limit=0", "carol")
+    assert bad_query.status_code == 422
+    forbidden = await api.post("/v1/organisations", "carol", json={"name": "X", "nihdi": "12345678"})
+    assert forbidden.status_code == 403
+    conflict = await api.delete(f"/v1/organisations/{org['id']}/access-managers/{await api.user_id('alice')}")
+    assert conflict.status_code == 409
+    assert app.state.engine.pool.checkedout() == 0

@@ -74,6 +74,8 @@ class DevTokenSource:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or len(subject) > 255:
             raise Unauthenticated("invalid development token: bad subject")
+        if any(isinstance(claims.get(name), str) and "\x00" in claims[name] for name in ("sub", "name", "email")):
+            raise Unauthenticated("invalid development token: a claim contains a NUL character")
         return Identity(
             issuer=DEV_ISSUER,
             subject=subject,

@@ -74,11 +74,6 @@ def request_id_of(request: Request[Any, Any, Any]) -> str:
     return request_id
 
 
-async def provide_db_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
-    async with transaction(state.sessionmaker, read_only=request.method in ("GET", "HEAD")) as session:
-        yield session
-
-
 def bearer_token(request: Request[Any, Any, Any]) -> str:
     header = request.headers.get("authorization")
     if not header:
@@ -100,32 +95,37 @@ def token_source_for(sources: list[TokenSource], token: str) -> TokenSource:
     raise Unauthenticated("the bearer token comes from an issuer this service does not trust")
 
 
-async def provide_context(
-    state: State, request: Request[Any, Any, Any], db_session: AsyncSession
-) -> Context:
+async def provide_context(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[Context, None]:
+    """Authenticate, then open the request's one transaction and hand out its context.
+
+    Authentication happens before any database work, so refused credentials cost no connection.
+    The transaction is opened and closed here, in the same dependency: Litestar runs a
+    generator's cleanup only once every dependency of the handler has been resolved.
+    """
     settings: Settings = state.settings
     clock: Clock = state.clock
     token = bearer_token(request)
     identity = token_source_for(state.token_sources, token).authenticate(token)
-    now = clock()
-    user = await user_for_identity(db_session, identity, settings.national_number_key, now)
-    authz: Authorizer = state.authorizer
-    await authz.refresh(db_session)
-    if identity.subject in settings.platform_admins:
-        authz.add_config_admin(user_subject(user.id))
-    auditor = Auditor(
-        session=db_session,
-        actor_id=user.id,
-        actor=f"{user.display_name} <{identity.subject}>",
-        now=now,
-        http_request_id=request_id_of(request),
-    )
-    return Context(
-        session=db_session,
-        user=user,
-        settings=settings,
-        catalogue=state.catalogue,
-        authz=authz,
-        audit=auditor,
-        now=now,
-    )
+    async with transaction(state.sessionmaker, read_only=request.method in ("GET", "HEAD")) as session:
+        now = clock()
+        user = await user_for_identity(session, identity, settings.national_number_key, now)
+        authz: Authorizer = state.authorizer
+        await authz.refresh(session)
+        if identity.subject in settings.platform_admins:
+            authz.add_config_admin(user_subject(user.id))
+        auditor = Auditor(
+            session=session,
+            actor_id=user.id,
+            actor=f"{user.display_name} <{identity.subject}>",
+            now=now,
+            http_request_id=request_id_of(request),
+        )
+        yield Context(
+            session=session,
+            user=user,
+            settings=settings,
+            catalogue=state.catalogue,
+            authz=authz,
+            audit=auditor,
+            now=now,
+        )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-
+import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import Parameter
-from sqlakeyset import BadBookmark
+from sqlakeyset import BadBookmark, serialize_bookmark, unserialize_bookmark
 from sqlakeyset.asyncio import select_page
+from sqlakeyset.columns import parse_ob_clause
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,10 +34,42 @@ class Page(msgspec.Struct, Generic[T]):
     next_cursor: str | None = None
 
 
+def _python_type(sql_type: Any) -> type:
+    sql_type = getattr(sql_type, "impl_instance", sql_type)  # TypeDecorator: its implementation
+    try:
+        return sql_type.python_type
+    except NotImplementedError:
+        return object
+
+
+def _checked_bookmark(stmt: Select[Any], bookmark: str) -> str:
+    """The bookmark, if it is one ``stmt`` could have issued: canonical, one key per ORDER BY
+    column, each of that column's type. Anything else would reach the database (a 500 there,
+    or a silently wrong page on SQLite), so it is refused here.
+    """
+    place, backwards = unserialize_bookmark(bookmark)
+    if place is None or serialize_bookmark((place, backwards)) != bookmark:
+        raise BadBookmark("not a canonical bookmark")
+    columns = parse_ob_clause(stmt)
+    if len(place) != len(columns):
+        raise BadBookmark("wrong number of keys")
+    for value, column in zip(place, columns, strict=True):
+        expected = _python_type(column.comparable_value.type)
+        if value is None or not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
+            raise BadBookmark("a key of the wrong type")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise BadBookmark("an integer key out of range")
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            raise BadBookmark("a naive timestamp")
+    return bookmark
+
+
 async def fetch_page(session: AsyncSession, stmt: Select[Any], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
     """One page of ``stmt`` (which must order by a unique key last) and the next cursor."""
     try:
         bookmark = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode() if cursor else None
+        if bookmark is not None:
+            bookmark = _checked_bookmark(stmt, bookmark)
         page = await select_page(session, stmt, per_page=limit, page=bookmark)
     except (BadBookmark, ValueError, TypeError, KeyError, IndexError, binascii.Error):
         raise ValidationFailed("invalid cursor", [FieldError("query.cursor", "not a cursor this API issued")]) from None

@@ -11,7 +11,7 @@ import logging
 from typing import Any, get_args, get_origin
 
 import msgspec
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
@@ -78,7 +78,8 @@ def handle_validation_exception(
                 body_errors = []
     errors = list(body_errors)
     for item in extras:
-        source = str(item.get("source") or "body")
+        raw_source = item.get("source") or "body"
+        source = str(getattr(raw_source, "value", raw_source))  # ParamType.QUERY -> "query"
         if source == "body" and body_errors:
             continue
         key = str(item.get("key") or "")
