@@ -27,7 +27,7 @@ async def manager_rows(app: Litestar) -> set[tuple[str, ...]]:
 async def managers(api: Api, organisation_id: str, user: str = "admin") -> list[dict[str, Any]]:
     response = await api.get(f"/v1/organisations/{organisation_id}/access-managers", user)
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.json()["items"]
 
 
 async def events(api: Api, action: str, **params: Any) -> list[dict[str, Any]]:

@@ -218,14 +218,14 @@ async def test_applications_list_exactly_their_allowed_profiles(api: Api) -> Non
 async def test_registers_are_listed_and_filtered_by_application(api: Api) -> None:
     everything = await api.get("/v1/registers", "carol")
     assert everything.status_code == 200, everything.text
-    assert [(r["code"], r["source"]) for r in everything.json()] == [
+    assert [(r["code"], r["source"]) for r in everything.json()["items"]] == [
         ("HDBP0031", "catalogue"),
         ("HDBP0147", "catalogue"),
         ("HDBP0211", "catalogue"),
     ]
-    hd4dp2 = (await api.get("/v1/registers", "carol", params={"application": "hd4dp2"})).json()
+    hd4dp2 = (await api.get("/v1/registers", "carol", params={"application": "hd4dp2"})).json()["items"]
     assert [r["code"] for r in hd4dp2] == ["HDBP0031", "HDBP0147"]
-    healthstat = (await api.get("/v1/registers", "carol", params={"application": "healthstat"})).json()
+    healthstat = (await api.get("/v1/registers", "carol", params={"application": "healthstat"})).json()["items"]
     assert [r["code"] for r in healthstat] == ["HDBP0031", "HDBP0147", "HDBP0211"]
     one = await api.get("/v1/registers/HDBP0211", "carol")
     assert one.json() == {
@@ -237,20 +237,29 @@ async def test_registers_are_listed_and_filtered_by_application(api: Api) -> Non
     assert_problem(await api.get("/v1/registers/HDBP9999", "carol"), 404, "not-found")
 
 
+async def test_registers_are_paged_by_code(api: Api) -> None:
+    first = (await api.get("/v1/registers", "carol", params={"limit": 2})).json()
+    assert [r["code"] for r in first["items"]] == ["HDBP0031", "HDBP0147"]
+    second = (await api.get("/v1/registers", "carol", params={"limit": 2, "cursor": first["next_cursor"]})).json()
+    assert [r["code"] for r in second["items"]] == ["HDBP0211"]
+    assert second["next_cursor"] is None
+    assert_problem(await api.get("/v1/registers", "carol", params={"cursor": "%%%"}), 422, "validation-error")
+
+
 async def test_admin_adds_a_register_with_an_audit_event(api: Api) -> None:
     body = {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]}
     response = await api.post("/v1/registers", json=body)
     assert response.status_code == 201, response.text
     assert response.json() == {**body, "source": "api"}
-    listed = (await api.get("/v1/registers", "carol")).json()
+    listed = (await api.get("/v1/registers", "carol")).json()["items"]
     assert [(r["code"], r["source"]) for r in listed] == [
         ("HDBP0031", "catalogue"),
         ("HDBP0147", "catalogue"),
         ("HDBP0211", "catalogue"),
         ("HDBP0500", "api"),
     ]
-    assert "HDBP0500" in [r["code"] for r in (await api.get("/v1/registers?application=hd4dp2", "carol")).json()]
-    assert "HDBP0500" not in [r["code"] for r in (await api.get("/v1/registers?application=healthstat", "carol")).json()]
+    assert "HDBP0500" in [r["code"] for r in (await api.get("/v1/registers?application=hd4dp2", "carol")).json()["items"]]
+    assert "HDBP0500" not in [r["code"] for r in (await api.get("/v1/registers?application=healthstat", "carol")).json()["items"]]
     assert (await api.get("/v1/registers/HDBP0500", "carol")).json()["source"] == "api"
     events = (await api.get("/v1/audit-events", params={"action": "register.added"})).json()["items"]
     assert len(events) == 1

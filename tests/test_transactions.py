@@ -74,7 +74,7 @@ async def test_appointment_killed_after_policy_write_leaves_no_access_manager(
     assert kill_after_policy_write and kill_after_policy_write[0][0] == "g"
     assert await casbin_rows(app, "g") == []
     listed = await api.get(f"/v1/organisations/{org['id']}/access-managers")
-    assert listed.json() == []
+    assert listed.json()["items"] == []
 
 
 async def test_refused_and_failed_requests_return_their_connection(api: Api, app) -> None:

@@ -7,6 +7,7 @@ from litestar import Controller, delete, get, post
 from eam.access_managers import service
 from eam.access_managers.schemas import AccessManagerIn, AccessManagerOut
 from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page
 
 
 class AccessManagerController(Controller):
@@ -14,8 +15,11 @@ class AccessManagerController(Controller):
     tags = ["Access managers"]
 
     @get(operation_id="listAccessManagers", summary="List an organisation's access managers")
-    async def list_access_managers(self, ctx: Context, organisation_id: uuid.UUID) -> list[AccessManagerOut]:
-        return await service.list_access_managers(ctx, organisation_id)
+    async def list_access_managers(
+        self, ctx: Context, organisation_id: uuid.UUID, limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[AccessManagerOut]:
+        items, next_cursor = await service.list_access_managers(ctx, organisation_id, limit, cursor)
+        return Page(items=items, next_cursor=next_cursor)
 
     @post(operation_id="appointAccessManager", summary="Appoint an access manager")
     async def appoint(self, ctx: Context, organisation_id: uuid.UUID, data: AccessManagerIn) -> AccessManagerOut:

@@ -20,6 +20,7 @@ from eam.organisations.models import ACTIVE
 from eam.organisations.service import get_organisation
 from eam.users.models import User
 from eam.web.context import Context
+from eam.web.pagination import fetch_page
 
 
 def access_manager_out(row: AccessManager, user: User) -> AccessManagerOut:
@@ -33,16 +34,19 @@ def access_manager_out(row: AccessManager, user: User) -> AccessManagerOut:
     )
 
 
-async def list_access_managers(ctx: Context, organisation_id: uuid.UUID) -> list[AccessManagerOut]:
+async def list_access_managers(
+    ctx: Context, organisation_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[AccessManagerOut], str | None]:
     await get_organisation(ctx, organisation_id)
     ctx.require(org_domain(organisation_id), "access_manager", "read")
-    rows = await ctx.session.execute(
+    stmt = (
         select(AccessManager, User)
         .join(User, User.id == AccessManager.user_id)
         .where(AccessManager.organisation_id == organisation_id)
         .order_by(AccessManager.appointed_at, AccessManager.user_id)
     )
-    return [access_manager_out(row, user) for row, user in rows]
+    rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+    return [access_manager_out(row, user) for row, user in rows], next_cursor
 
 
 async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -> AccessManagerOut:

@@ -9,6 +9,7 @@ from eam.authz.policy_store import PLATFORM_DOMAIN
 from eam.catalogue.schemas import ApplicationOut, RegisterIn, RegisterOut
 from eam.errors import NotFound
 from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page, page_of_sorted
 
 
 class CatalogueController(Controller):
@@ -25,9 +26,13 @@ class CatalogueController(Controller):
         self,
         ctx: Context,
         application: Annotated[str | None, Parameter(max_length=32, description="Only registers available in this application")] = None,
-    ) -> list[RegisterOut]:
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[RegisterOut]:
         ctx.require(PLATFORM_DOMAIN, "register", "read")
-        return await ctx.catalogue.registers(ctx.session, application=application)
+        registers = await ctx.catalogue.registers(ctx.session, application=application)
+        items, next_cursor = page_of_sorted(registers, lambda register: register.code, limit, cursor)
+        return Page(items=items, next_cursor=next_cursor)
 
     @get("/registers/{code:str}", operation_id="getRegister", summary="Show a register")
     async def get_register(self, ctx: Context, code: str) -> RegisterOut:

@@ -64,16 +64,39 @@ def _checked_bookmark(stmt: Select[Any], bookmark: str) -> str:
     return bookmark
 
 
+def encode_cursor(position: str) -> str:
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        position = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except (ValueError, binascii.Error):
+        raise _invalid_cursor() from None
+    if not position:
+        raise _invalid_cursor()
+    return position
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed("invalid cursor", [FieldError("query.cursor", "not a cursor this API issued")])
+
+
 async def fetch_page(session: AsyncSession, stmt: Select[Any], limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
     """One page of ``stmt`` (which must order by a unique key last) and the next cursor."""
     try:
-        bookmark = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode() if cursor else None
-        if bookmark is not None:
-            bookmark = _checked_bookmark(stmt, bookmark)
+        bookmark = _checked_bookmark(stmt, decode_cursor(cursor)) if cursor else None
         page = await select_page(session, stmt, per_page=limit, page=bookmark)
-    except (BadBookmark, ValueError, TypeError, KeyError, IndexError, binascii.Error):
-        raise ValidationFailed("invalid cursor", [FieldError("query.cursor", "not a cursor this API issued")]) from None
-    next_cursor = None
-    if page.paging.has_next:
-        next_cursor = base64.urlsafe_b64encode(page.paging.bookmark_next.encode()).decode().rstrip("=")
+    except (BadBookmark, ValueError, TypeError, KeyError, IndexError):
+        raise _invalid_cursor() from None
+    next_cursor = encode_cursor(page.paging.bookmark_next) if page.paging.has_next else None
     return [row[0] if len(row) == 1 else row for row in page], next_cursor
+
+
+def page_of_sorted(items: list[T], key: Any, limit: int, cursor: str | None) -> tuple[list[T], str | None]:
+    """Keyset paging over a short list already sorted by the unique string ``key``."""
+    after = decode_cursor(cursor) if cursor else None
+    remaining = [item for item in items if after is None or key(item) > after]
+    page = remaining[:limit]
+    next_cursor = encode_cursor(key(page[-1])) if len(remaining) > limit else None
+    return page, next_cursor
