@@ -19,12 +19,12 @@ from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, A
 from eam.assignments.service import check_end_date, grant, live_assignment
 from eam.audit.recorder import Auditor
 from eam.authz.policy_store import org_domain
-from eam.catalogue.schemas import Profile
+from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import organisation_ref, require_active
 from eam.users.models import User
-from eam.users.schemas import UserRef
+from eam.users.schemas import UserRef, user_ref
 from eam.web.context import Context
 
 Requester = aliased(User)
@@ -32,7 +32,7 @@ Decider = aliased(User)
 
 
 def _user_ref(user: User | None) -> UserRef | None:
-    return UserRef(id=user.id, display_name=user.display_name, email=user.email) if user else None
+    return user_ref(user) if user else None
 
 
 def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
@@ -44,7 +44,7 @@ def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
         requester=_user_ref(requester),  # type: ignore[arg-type]
         application=request.application,
         register=request.register_code,
-        profile=Profile(role=request.role, data_level=request.data_level, author_group=request.author_group),
+        profile=profile_of(request),
         justification=request.justification,
         valid_until=request.valid_until,
         created_at=request.created_at,
@@ -177,11 +177,8 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> Acces
     """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
     request = await _decide(ctx, request_id, "approve", APPROVED, data.comment)
     await require_active(ctx, request.organisation_id)
-    requested = ctx.catalogue.resolve_profile(
-        request.application,
-        Profile(role=request.role, data_level=request.data_level, author_group=request.author_group),
-    )
-    approved_profile = data.profile or Profile(role=request.role, data_level=request.data_level, author_group=request.author_group)
+    requested = ctx.catalogue.resolve_profile(request.application, profile_of(request))
+    approved_profile = data.profile or profile_of(request)
     approved = ctx.catalogue.resolve_profile(request.application, approved_profile)
     ctx.catalogue.check_narrowing(request.application, requested, approved)
     valid_until = data.valid_until if data.valid_until is not None else request.valid_until

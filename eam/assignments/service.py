@@ -21,12 +21,12 @@ from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentP
 from eam.audit.recorder import Auditor
 from eam.authz.policy_store import PolicyStore, org_domain, policy_time, profile_action, user_subject
 from eam.catalogue.loader import ProfileSpec
-from eam.catalogue.schemas import Profile
+from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import organisation_ref, require_active
 from eam.users.models import User
-from eam.users.schemas import UserRef
+from eam.users.schemas import user_ref
 from eam.web.context import Context
 
 Holder = aliased(User)
@@ -53,11 +53,11 @@ def assignment_out(assignment: Assignment, user: User, org: Organisation, now: d
     return AssignmentOut(
         id=assignment.id,
         status=assignment.effective_status(now),  # type: ignore[arg-type]
-        user=UserRef(id=user.id, display_name=user.display_name, email=user.email),
+        user=user_ref(user),
         organisation=organisation_ref(org),
         application=assignment.application,
         register=assignment.register_code,
-        profile=Profile(role=assignment.role, data_level=assignment.data_level, author_group=assignment.author_group),
+        profile=profile_of(assignment),
         valid_from=assignment.valid_from,
         valid_until=assignment.valid_until,
         request_id=assignment.request_id,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -17,6 +17,11 @@ class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     role: Annotated[str, msgspec.Meta(max_length=64, examples=["data_provider"])]
     data_level: Annotated[str, msgspec.Meta(max_length=64, examples=["hospital"])] | None = None
     author_group: AuthorGroup | None = None
+
+
+def profile_of(row: Any) -> Profile:
+    """The profile held by an access request or assignment row."""
+    return Profile(role=row.role, data_level=row.data_level, author_group=row.author_group)
 
 
 class AllowedProfile(msgspec.Struct, frozen=True):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -14,6 +14,10 @@ class UserRef(msgspec.Struct, frozen=True):
     id: uuid.UUID
     display_name: str
     email: str | None
+
+
+def user_ref(user: Any) -> UserRef:
+    return UserRef(id=user.id, display_name=user.display_name, email=user.email)
 
 
 class MePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
