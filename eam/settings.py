@@ -133,7 +133,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("EAM_NATIONAL_NUMBER_KEY is the development key")
         elif len(self.national_number_key) < 32:
             problems.append("EAM_NATIONAL_NUMBER_KEY must be at least 32 characters")
-        if self.is_sqlite and "eam.db" in self.database_url and self.database_url.endswith("./eam.db"):
+        if self.is_sqlite and self.database_url.endswith("./eam.db"):
             problems.append("EAM_DATABASE_URL is the embedded development default")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))

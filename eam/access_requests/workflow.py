@@ -95,12 +95,13 @@ async def get_request(ctx: Context, request_id: uuid.UUID) -> Any:
 
 async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     ctx.require(org_domain(data.organisation_id), "access_request", "create")
-    if await ctx.session.get(Organisation, data.organisation_id) is None:
+    try:
+        org = await require_active(ctx, data.organisation_id)
+    except NotFound:
         raise ValidationFailed(
             "unknown organisation",
             [FieldError("$.organisation_id", "no such organisation; find it with GET /v1/organisations?q=")],
-        )
-    org = await require_active(ctx, data.organisation_id)
+        ) from None
     await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
     ctx.catalogue.resolve_profile(data.application, data.profile)
     if len(data.justification.strip()) < 10:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.recorder import Auditor
-from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec
+from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec, RegisterSpec
 from eam.catalogue.models import Register
 from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut
 from eam.errors import AlreadyExists, FieldError, ValidationFailed
@@ -95,11 +95,11 @@ class Catalogue:
     async def find_register(self, session: AsyncSession, code: str) -> RegisterOut | None:
         spec = self.file.registers.get(code)
         if spec is not None:
-            return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+            return _file_register(code, spec)
         row = await session.get(Register, code)
         if row is None:
             return None
-        return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+        return _api_register(row)
 
     async def require_register_in(self, session: AsyncSession, code: str, application: str) -> RegisterOut:
         """The register, available in ``application``; otherwise a 422 naming what is allowed."""
@@ -125,12 +125,12 @@ class Catalogue:
 
     async def registers(self, session: AsyncSession, application: str | None = None) -> list[RegisterOut]:
         found = {
-            code: RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+            code: _file_register(code, spec)
             for code, spec in self.file.registers.items()
         }
         for row in await session.scalars(select(Register)):
             found.setdefault(
-                row.code, RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+                row.code, _api_register(row)
             )
         registers = sorted(found.values(), key=lambda r: r.code)
         if application is not None:
@@ -149,9 +149,17 @@ class Catalogue:
         row = Register(code=data.code, name=data.name, applications=list(data.applications), created_at=now, created_by=actor_id)
         session.add(row)
         await session.flush()
-        out = RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+        out = _api_register(row)
         auditor.record("register.added", target_type="register", target_id=row.code, after={"code": row.code, "name": row.name, "applications": row.applications})
         return out
+
+
+def _file_register(code: str, spec: RegisterSpec) -> RegisterOut:
+    return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+
+
+def _api_register(row: Register) -> RegisterOut:
+    return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
 
 
 def _key(profile: Profile) -> str:

@@ -37,16 +37,6 @@ HTTP_CODES = {
 }
 
 
-class Problem(msgspec.Struct, omit_defaults=True):
-    """RFC 9457 problem details; extension members follow the standard ones."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
 def problem_response(
     request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str | None, **extensions: Any
 ) -> Response[dict[str, Any]]:
