@@ -28,7 +28,12 @@ from eam.catalogue.routes import CatalogueController
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.health.routes import live, ready
-from eam.housekeeping import run_periodically
+from eam.grant_tokens.routes import GrantTokenController
+from eam.housekeeping import ensure_signing_key, run_periodically
+from eam.oauth.routes import MetadataController, OAuthController
+from eam.service_clients.routes import ServiceClientController
+from eam.signing_keys.keyring import KeyRing
+from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.settings import Settings
 from eam.users.routes import MeController
@@ -72,6 +77,7 @@ def create_app(
 ) -> Litestar:
     catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
     authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
+    keyring = KeyRing(settings)
     if token_sources is None:
         token_sources = []
         if not settings.is_production and settings.dev_token_secret:
@@ -90,9 +96,12 @@ def create_app(
             raise RuntimeError(
                 f"cannot load policies from the database ({type(exc.orig).__name__}): is it migrated? run 'eam migrate'"
             ) from exc
+        await ensure_signing_key(app.state.sessionmaker, settings, clock)
         task = None
         if run_housekeeping and settings.expiry_sweep_seconds > 0:
-            task = asyncio.create_task(run_periodically(app.state.sessionmaker, clock, settings.expiry_sweep_seconds))
+            task = asyncio.create_task(
+                run_periodically(app.state.sessionmaker, settings, clock, settings.expiry_sweep_seconds)
+            )
         try:
             yield
         finally:
@@ -108,6 +117,7 @@ def create_app(
         "catalogue": catalogue,
         "authorizer": authorizer,
         "token_sources": token_sources,
+        "keyring": keyring,
     }
     return Litestar(
         route_handlers=[
@@ -118,6 +128,12 @@ def create_app(
             AccessRequestController,
             AssignmentController,
             AuditController,
+            GrantTokenController,
+            OAuthController,
+            MetadataController,
+            JWKSController,
+            SigningKeyController,
+            ServiceClientController,
             live,
             ready,
         ],

@@ -1,4 +1,4 @@
-"""The ``eam`` command: serve, migrate, demo-data, dev-token, policy export, openapi."""
+"""The ``eam`` command: serve, migrate, demo-data, dev-token, policy export, keys, clients, openapi."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import asyncio
 import csv
 import json
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy import inspect
 
 from eam.settings import Settings, SettingsError
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -177,6 +181,110 @@ def policy_export() -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     for ptype, values in asyncio.run(collect()):
         writer.writerow([ptype, *values])
+
+
+def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitable[T]]) -> T:
+    """Run ``operation(session, auditor)`` in one transaction, audited as the CLI operator."""
+    import getpass
+
+    from eam.audit.recorder import Auditor
+    from eam.database import create_engine, make_sessionmaker, transaction, utc_now
+    from eam.errors import EAMError
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                auditor = Auditor(session=session, actor_id=None, actor=f"cli:{getpass.getuser()}", now=utc_now())
+                return await operation(session, auditor)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except EAMError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@main.group()
+def keys() -> None:
+    """Grant-token signing keys."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key current; the previous one verifies until its tokens expire."""
+    from eam.signing_keys.keyring import rotate
+
+    settings = _settings()
+    key = _run_as_operator(settings, lambda session, auditor: rotate(session, settings, auditor, reason="eam keys rotate"))
+    click.echo(f"new current key {key.kid} ({key.alg})")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List signing keys: kid, algorithm, status, and until when a previous key stays published."""
+    from sqlalchemy import select
+
+    from eam.signing_keys.models import SigningKey
+
+    async def collect(session: Any, _auditor: Any) -> list[SigningKey]:
+        return list(await session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
+
+    for key in _run_as_operator(_settings(), collect):
+        until = f" until {key.retire_after.isoformat()}" if key.status == "previous" and key.retire_after else ""
+        click.echo(f"{key.kid}  {key.alg:<5}  {key.status}{until}")
+
+
+@main.group()
+def clients() -> None:
+    """Service clients (downstream applications that introspect and revoke grant tokens)."""
+
+
+def _print_credentials(client: Any, secret: str) -> None:
+    click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "audiences": list(client.audiences)}))
+    click.echo("the secret is shown once: store it now", err=True)
+
+
+@clients.command("create")
+@click.option("--name", required=True, help="Who the client is, e.g. 'healthstat production'.")
+@click.option("--audience", "audiences", multiple=True, required=True, help="Application it serves (repeatable).")
+@click.option("--client-id", default=None, help="The id to use (default: generated).")
+def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None) -> None:
+    """Register a service client and print its id and secret (as JSON)."""
+    import msgspec
+
+    from eam.catalogue.loader import load_catalogue_file
+    from eam.catalogue.service import Catalogue
+    from eam.service_clients.schemas import ServiceClientCreate
+    from eam.service_clients.service import create_client
+
+    settings = _settings()
+    try:
+        data = msgspec.convert({"name": name, "audiences": list(audiences), "client_id": client_id}, ServiceClientCreate)
+    except msgspec.ValidationError as exc:
+        raise click.ClickException(str(exc)) from None
+    catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
+    _print_credentials(*_run_as_operator(settings, lambda session, auditor: create_client(session, auditor, catalogue, data)))
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+def clients_rotate_secret(client_id: str) -> None:
+    """Replace a client's secret; the old one stops working at once."""
+    from eam.service_clients.service import rotate_secret
+
+    _print_credentials(*_run_as_operator(_settings(), lambda session, auditor: rotate_secret(session, auditor, client_id)))
+
+
+@clients.command("disable")
+@click.argument("client_id")
+def clients_disable(client_id: str) -> None:
+    """Disable a service client."""
+    from eam.service_clients.service import disable_client
+
+    _run_as_operator(_settings(), lambda session, auditor: disable_client(session, auditor, client_id))
+    click.echo(f"service client {client_id} disabled", err=True)
 
 
 @main.command()

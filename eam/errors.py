@@ -112,3 +112,69 @@ class PayloadTooLarge(EAMError):
     status = 413
     code = "payload-too-large"
     title = "Request body too large"
+
+
+class NoActiveAssignment(Forbidden):
+    code = "no-active-assignment"
+    title = "No active assignment grants this access"
+
+
+class ServiceUnavailable(EAMError):
+    status = 503
+    code = "service-unavailable"
+    title = "The service cannot answer this now"
+
+
+class OAuthError(EAMError):
+    """An OAuth 2.0 protocol error (RFC 6749 section 5.2).
+
+    OAuth clients parse ``error``/``error_description`` from an ``application/json`` body, so
+    these answers carry those members next to the problem details members, in that media type.
+    """
+
+    status = 400
+    error: ClassVar[str] = "invalid_request"
+    media_type: ClassVar[str] = "application/json"
+
+
+class OAuthInvalidRequest(OAuthError):
+    code = "oauth-invalid-request"
+    title = "The OAuth request is not valid"
+    error = "invalid_request"
+
+
+class OAuthInvalidClient(OAuthError):
+    """RFC 6749 section 5.2: client authentication failed; 401 with a ``WWW-Authenticate`` challenge."""
+
+    status = 401
+    code = "oauth-invalid-client"
+    title = "Client authentication failed"
+    error = "invalid_client"
+
+
+class OAuthUnsupportedGrantType(OAuthError):
+    code = "oauth-unsupported-grant-type"
+    title = "The grant type is not supported"
+    error = "unsupported_grant_type"
+
+
+class OAuthInvalidTarget(OAuthError):
+    """RFC 8693 section 2.2.2 / RFC 8707: no token can be issued for the requested audience or resource."""
+
+    code = "oauth-invalid-target"
+    title = "No token can be issued for this target"
+    error = "invalid_target"
+
+
+class OAuthInvalidAuthorizationDetails(OAuthError):
+    """RFC 9396 section 5: the ``authorization_details`` parameter is malformed or names an unknown type."""
+
+    code = "oauth-invalid-authorization-details"
+    title = "The authorization details are not valid"
+    error = "invalid_authorization_details"
+
+
+class OAuthUnauthorizedClient(OAuthError):
+    code = "oauth-unauthorized-client"
+    title = "The client may not do this"
+    error = "unauthorized_client"

@@ -7,7 +7,10 @@ from eam.audit.models import AuditEvent
 from eam.authz.models import CasbinRule, PolicyVersion
 from eam.catalogue.models import Register
 from eam.database import Base
+from eam.grant_tokens.models import RevokedGrantToken
 from eam.organisations.models import Organisation
+from eam.service_clients.models import ServiceClient
+from eam.signing_keys.models import SigningKey
 from eam.users.models import User
 
 __all__ = [
@@ -20,5 +23,8 @@ __all__ = [
     "Organisation",
     "PolicyVersion",
     "Register",
+    "RevokedGrantToken",
+    "ServiceClient",
+    "SigningKey",
     "User",
 ]

@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+from cryptography.fernet import Fernet
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Development-only secrets: production refuses to start while any of these is configured.
 DEV_NATIONAL_NUMBER_KEY = "dev-only-national-number-key-do-not-use-in-production"
 DEV_TOKEN_SECRET = "dev-only-token-secret-do-not-use-in-production-000"
+#: A Fernet key (cryptography) that is public knowledge: it only protects development signing keys.
+DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTAwMDA="
+
+SigningAlgorithm = Literal["ES256", "RS256", "EdDSA"]
 
 
 class SettingsError(Exception):
@@ -40,6 +46,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     workers: int = 1
     database_pool_size: int = 10
+    #: The grant-token issuer (``iss``) and the base of every published endpoint URL.
+    issuer: str | None = None
+    grant_token_ttl_seconds: int = 300
+    grant_signing_alg: SigningAlgorithm = "ES256"
+    #: Fernet keys; the first encrypts new signing keys, all of them decrypt (so the KEK can rotate).
+    key_encryption_keys: tuple[str, ...] = (DEV_KEY_ENCRYPTION_KEY,)
+    #: Rotate the signing key once it is this old (0: only by ``eam keys rotate`` or the admin API).
+    signing_key_rotation_days: int = 90
+    #: Clock skew tolerated between EAM and the services verifying its tokens.
+    token_leeway_seconds: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -48,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def catalogue_file(self) -> Path:
@@ -74,6 +94,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_POLICIES_DIR": "policies_dir",
             "EAM_NATIONAL_NUMBER_KEY": "national_number_key",
             "EAM_HOST": "host",
+            "EAM_ISSUER": "issuer",
+            "EAM_GRANT_SIGNING_ALG": "grant_signing_alg",
         }
         int_vars = {
             "EAM_DEV_TOKEN_TTL_SECONDS": "dev_token_ttl_seconds",
@@ -82,6 +104,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_PORT": "port",
             "EAM_WORKERS": "workers",
             "EAM_DATABASE_POOL_SIZE": "database_pool_size",
+            "EAM_GRANT_TOKEN_TTL_SECONDS": "grant_token_ttl_seconds",
+            "EAM_SIGNING_KEY_ROTATION_DAYS": "signing_key_rotation_days",
+            "EAM_TOKEN_LEEWAY_SECONDS": "token_leeway_seconds",
         }
         for var, field in text_vars.items():
             if var in environ:
@@ -107,6 +132,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         elif env == "production":
             values["platform_admins"] = ()
+        if "EAM_KEY_ENCRYPTION_KEY" in environ:
+            values["key_encryption_keys"] = tuple(
+                key.strip() for key in environ["EAM_KEY_ENCRYPTION_KEY"].split(",") if key.strip()
+            )
+        elif env == "production":
+            raise SettingsError("EAM_KEY_ENCRYPTION_KEY must be set in production")
         if "EAM_NATIONAL_NUMBER_KEY" not in environ and env == "production":
             raise SettingsError("EAM_NATIONAL_NUMBER_KEY must be set in production")
         try:
@@ -124,6 +155,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_WORKERS must be at least 1")
         if self.dev_token_secret is not None and len(self.dev_token_secret) < 32:
             raise SettingsError("EAM_DEV_TOKEN_SECRET must be at least 32 characters")
+        if not 30 <= self.grant_token_ttl_seconds <= 3600:
+            raise SettingsError("EAM_GRANT_TOKEN_TTL_SECONDS must be between 30 and 3600")
+        if not 0 <= self.token_leeway_seconds <= 300:
+            raise SettingsError("EAM_TOKEN_LEEWAY_SECONDS must be between 0 and 300")
+        if self.signing_key_rotation_days < 0:
+            raise SettingsError("EAM_SIGNING_KEY_ROTATION_DAYS must be 0 (never) or more")
+        if not self.key_encryption_keys:
+            raise SettingsError("EAM_KEY_ENCRYPTION_KEY must name at least one key")
+        for key in self.key_encryption_keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise SettingsError(
+                    "EAM_KEY_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64-encoded bytes), comma-separated"
+                ) from None
+        if self.issuer is not None:
+            parsed = urlsplit(self.issuer)
+            if parsed.scheme not in ("https", "http") or not parsed.netloc or parsed.query or parsed.fragment:
+                raise SettingsError("EAM_ISSUER must be an http(s) URL with no query or fragment (RFC 8414 section 2)")
         if not self.is_production:
             return
         problems = []
@@ -133,6 +183,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("EAM_NATIONAL_NUMBER_KEY is the development key")
         elif len(self.national_number_key) < 32:
             problems.append("EAM_NATIONAL_NUMBER_KEY must be at least 32 characters")
+        if DEV_KEY_ENCRYPTION_KEY in self.key_encryption_keys:
+            problems.append("EAM_KEY_ENCRYPTION_KEY includes the development key")
+        if self.issuer is None or not self.issuer.startswith("https://"):
+            problems.append("EAM_ISSUER must be set to this service's public https:// URL")
         if self.is_sqlite and self.database_url.endswith("./eam.db"):
             problems.append("EAM_DATABASE_URL is the embedded development default")
         if problems:

@@ -30,6 +30,9 @@ from eam.settings import DEV_TOKEN_SECRET, Settings
 
 POSTGRES_URL = os.environ.get("EAM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TABLES = (
+    "signing_keys",
+    "service_clients",
+    "revoked_grant_tokens",
     "audit_events",
     "casbin_rule",
     "assignments",

@@ -19,13 +19,15 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.recorder import Auditor
-from eam.auth.identity import TokenSource
+from eam.auth.identity import Identity, TokenSource
 from eam.authz.enforcer import Authorizer
 from eam.authz.policy_store import PLATFORM_DOMAIN, PolicyStore, user_subject
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
 from eam.errors import Unauthenticated
+from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP
 from eam.settings import Settings
+from eam.signing_keys.keyring import KeyRing
 from eam.users.models import User
 from eam.users.service import user_for_identity
 
@@ -43,6 +45,7 @@ class Context:
     authz: Authorizer
     audit: Auditor
     now: dt.datetime
+    keyring: KeyRing
 
     @property
     def subject(self) -> str:
@@ -86,9 +89,13 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
 
 def token_source_for(sources: list[TokenSource], token: str) -> TokenSource:
     try:
+        header = jwt.get_unverified_header(token)
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         raise Unauthenticated("the bearer token is not a JWT this service accepts") from None
+    if header.get("typ") == ACCESS_TOKEN_TYP:
+        # RFC 8725 section 3.12: a grant token is for downstream applications, never an EAM credential.
+        raise Unauthenticated("grant tokens are for downstream applications; sign in to call EAM's API")
     for source in sources:
         if source.accepts(issuer if isinstance(issuer, str) else None):
             return source
@@ -104,8 +111,7 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
     """
     settings: Settings = state.settings
     clock: Clock = state.clock
-    token = bearer_token(request)
-    identity = token_source_for(state.token_sources, token).authenticate(token)
+    identity = authenticate(state, bearer_token(request))
     async with transaction(state.sessionmaker, read_only=request.method in ("GET", "HEAD")) as session:
         now = clock()
         user = await user_for_identity(session, identity, settings.national_number_key, now)
@@ -128,4 +134,20 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             authz=authz,
             audit=auditor,
             now=now,
+            keyring=state.keyring,
         )
+
+
+def authenticate(state: State, token: str) -> Identity:
+    """Who a user token (dev token or login provider token) says the caller is."""
+    return token_source_for(state.token_sources, token).authenticate(token)
+
+
+async def provide_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """The request's one transaction, for endpoints that authenticate otherwise (OAuth, JWKS).
+
+    Handlers marked ``opt={"read_only": True}`` get a read-only transaction whatever the method.
+    """
+    read_only = request.method in ("GET", "HEAD") or bool(request.route_handler.opt.get("read_only"))
+    async with transaction(state.sessionmaker, read_only=read_only) as session:
+        yield session

@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 
-from eam.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError
+from eam.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
 logger = logging.getLogger("eam")
 
@@ -38,18 +38,42 @@ HTTP_CODES = {
 
 
 def problem_response(
-    request: Request[Any, Any, Any], status: int, code: str, title: str, detail: str | None, **extensions: Any
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    *,
+    media_type: str = PROBLEM_MEDIA_TYPE,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"type": PROBLEM_TYPE_PREFIX + code, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body["instance"] = request.url.path
     body.update({key: value for key, value in extensions.items() if value is not None})
-    headers = {"WWW-Authenticate": 'Bearer realm="eam"'} if status == 401 else None
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    if headers is None and status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="eam"'}
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
 def handle_eam_error(request: Request[Any, Any, Any], exc: EAMError) -> Response[dict[str, Any]]:
+    if isinstance(exc, OAuthError):
+        # RFC 6749 section 5.2 members first; invalid_client answers with a Basic challenge.
+        headers = {"WWW-Authenticate": 'Basic realm="eam"'} if exc.status == 401 else None
+        return problem_response(
+            request,
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            media_type=exc.media_type,
+            headers={**(headers or {}), "Cache-Control": "no-store"},
+            error=exc.error,
+            error_description=exc.detail,
+            **exc.extensions,
+        )
     return problem_response(request, exc.status, exc.code, exc.title, exc.detail, **exc.extensions)
 
 

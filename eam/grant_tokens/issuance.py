@@ -1,0 +1,149 @@
+"""Issuing grant tokens: RFC 9068 JWT access tokens listing the caller's active assignments.
+
+Business rules:
+- only assignments that are active now (not scheduled, revoked or expired), in organisations
+  that are not disabled, for the requested application; optionally narrowed to registers and
+  organisations. None left: 403, and no token.
+- the lifetime is the configured one, but never beyond the earliest ``valid_until`` among the
+  assignments carried, so a token cannot outlive the access it states.
+- ``sub`` is EAM's stable user id, never the national number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass
+
+import jwt
+import msgspec
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.assignments.models import Assignment, is_active
+from eam.errors import FieldError, NoActiveAssignment, ValidationFailed
+from eam.grant_tokens.schemas import GrantTokenOut, OrganisationClaim, RegisterAccess
+from eam.organisations.models import ACTIVE as ORG_ACTIVE
+from eam.organisations.models import Organisation
+from eam.organisations.numbers import normalise_nihdi
+from eam.settings import Settings
+from eam.signing_keys.keyring import KeyRing
+
+#: RFC 9068 section 2.1: the ``typ`` header of a JWT access token.
+ACCESS_TOKEN_TYP = "at+jwt"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One slice of the user's access: a register, an organisation (id or NIHDI), or both."""
+
+    register: str | None = None
+    organisation: str | None = None
+
+
+def utc_text(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def register_access(assignment: Assignment, org: Organisation) -> RegisterAccess:
+    return RegisterAccess(
+        organisation=OrganisationClaim(id=str(org.id), nihdi=org.nihdi),
+        register=assignment.register_code,
+        role=assignment.role,
+        data_level=assignment.data_level,
+        author_group=assignment.author_group if not assignment.data_level else None,
+        assignment_id=str(assignment.id),
+        valid_until=utc_text(assignment.valid_until),
+    )
+
+
+def _organisation_condition(value: str, field: str) -> object:
+    try:
+        return Organisation.id == uuid.UUID(value)
+    except ValueError:
+        pass
+    nihdi = normalise_nihdi(value)
+    if nihdi is None:
+        raise ValidationFailed(
+            "the organisation is neither an id nor a NIHDI number",
+            [FieldError(field, "give the organisation's id (UUID) or its 8-digit NIHDI number")],
+        )
+    return Organisation.nihdi == nihdi
+
+
+async def active_register_access(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    application: str,
+    selectors: list[Selector],
+    now: dt.datetime,
+    min_remaining: dt.timedelta = dt.timedelta(seconds=1),
+    field_prefix: str = "$",
+) -> list[tuple[Assignment, Organisation]]:
+    stmt = (
+        select(Assignment, Organisation)
+        .join(Organisation, Organisation.id == Assignment.organisation_id)
+        .where(
+            Assignment.user_id == user_id,
+            Assignment.application == application,
+            is_active(now),
+            or_(Assignment.valid_until.is_(None), Assignment.valid_until >= now + min_remaining),
+            Organisation.status == ORG_ACTIVE,
+        )
+        .order_by(Organisation.nihdi, Assignment.register_code, Assignment.id)
+    )
+    conditions = []
+    for selector in selectors:
+        parts = []
+        if selector.register is not None:
+            parts.append(Assignment.register_code == selector.register)
+        if selector.organisation is not None:
+            parts.append(_organisation_condition(selector.organisation, f"{field_prefix}.organisation"))
+        conditions.append(parts)
+    if conditions and all(conditions):  # a selector without parts selects everything
+        stmt = stmt.where(or_(*(and_(*parts) for parts in conditions)))
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def issue_grant_token(
+    session: AsyncSession,
+    keyring: KeyRing,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    application: str,
+    selectors: list[Selector],
+    client_id: str,
+    now: dt.datetime,
+) -> GrantTokenOut:
+    rows = await active_register_access(
+        session, user_id=user_id, application=application, selectors=selectors, now=now
+    )
+    if not rows:
+        raise NoActiveAssignment(f"you hold no active assignment for {application} that matches this request")
+    issued_at = math.floor(now.timestamp())
+    expires_at = issued_at + settings.grant_token_ttl_seconds
+    for assignment, _ in rows:
+        if assignment.valid_until is not None:
+            expires_at = min(expires_at, math.floor(assignment.valid_until.timestamp()))
+    details = [register_access(assignment, org) for assignment, org in rows]
+    jti = str(uuid.uuid4())
+    claims = {
+        "iss": settings.issuer_url,
+        "sub": str(user_id),
+        "aud": application,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": expires_at,
+        "jti": jti,
+        "client_id": client_id,
+        "authorization_details": msgspec.to_builtins(details),
+    }
+    key, private_key = await keyring.signing_key(session)
+    token = jwt.encode(claims, private_key, algorithm=key.alg, headers={"typ": ACCESS_TOKEN_TYP, "kid": key.kid})
+    return GrantTokenOut(access_token=token, expires_in=expires_at - issued_at, grant_id=jti, authorization_details=details)
+

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from litestar import Controller, Response, post
+
+from eam.grant_tokens.issuance import Selector, issue_grant_token
+from eam.grant_tokens.schemas import GrantTokenOut, GrantTokenRequest
+from eam.web.context import Context
+
+#: ``client_id`` of tokens a user asks for directly at EAM's own API (RFC 9068 section 2.2).
+DIRECT_CLIENT_ID = "urn:eam:api"
+
+
+class GrantTokenController(Controller):
+    path = "/v1/grant-tokens"
+    tags = ["Grant tokens"]
+
+    @post(
+        operation_id="issueGrantToken",
+        summary="A signed grant token listing your active assignments for one application",
+        status_code=200,
+    )
+    async def issue(self, ctx: Context, data: GrantTokenRequest) -> Response[GrantTokenOut]:
+        ctx.catalogue.require_application(data.application)
+        if data.register is not None:
+            await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
+        token = await issue_grant_token(
+            ctx.session,
+            ctx.keyring,
+            ctx.settings,
+            user_id=ctx.user.id,
+            application=data.application,
+            selectors=[Selector(register=data.register, organisation=data.organisation)],
+            client_id=DIRECT_CLIENT_ID,
+            now=ctx.now,
+        )
+        # RFC 6749 section 5.1: responses carrying tokens must not be cached.
+        return Response(token, headers={"Cache-Control": "no-store"})

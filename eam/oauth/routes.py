@@ -1,0 +1,145 @@
+"""The OAuth endpoints. Errors follow RFC 6749 section 5.2 (``error`` in an application/json
+body, alongside the problem details members); token responses are never cached (section 5.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.audit.recorder import Auditor
+from eam.errors import (
+    NoActiveAssignment,
+    OAuthInvalidClient,
+    OAuthInvalidRequest,
+    OAuthInvalidTarget,
+    OAuthUnsupportedGrantType,
+    Unauthenticated,
+    ValidationFailed,
+)
+from eam.grant_tokens import introspection
+from eam.grant_tokens.issuance import issue_grant_token
+from eam.grant_tokens.routes import DIRECT_CLIENT_ID
+from eam.grant_tokens.schemas import IntrospectionOut
+from eam.oauth.forms import OAuthForm, read_form
+from eam.oauth.metadata import server_metadata
+from eam.oauth.token_exchange import GRANT_TYPE, TokenExchangeOut, parse_exchange
+from eam.service_clients.models import ServiceClient
+from eam.service_clients.service import authenticate_client, credentials_from
+from eam.users.service import user_for_identity
+from eam.web.context import authenticate, bearer_token, provide_session, request_id_of
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    }
+}
+
+
+async def _client(request: Request[Any, Any, Any], form: OAuthForm, db: AsyncSession) -> ServiceClient | None:
+    credentials = credentials_from(request.headers.get("authorization"), form.single_values())
+    if credentials is None:
+        return None
+    return await authenticate_client(db, *credentials)
+
+
+class OAuthController(Controller):
+    path = "/oauth2"
+    tags = ["OAuth 2.0"]
+    dependencies = {"db": Provide(provide_session)}
+    security = [{}]
+
+    @post("/token", status_code=200, operation_id="exchangeToken", summary="Token exchange (RFC 8693): your access token for a grant token", opt={"openapi": FORM_BODY})
+    async def token(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[TokenExchangeOut]:
+        form = await read_form(request)
+        grant_type = form.require("grant_type")
+        if grant_type != GRANT_TYPE:
+            raise OAuthUnsupportedGrantType(f"EAM supports grant_type {GRANT_TYPE}")
+        exchange = parse_exchange(form, state.catalogue)
+        client = await _client(request, form, db)
+        if client is not None and exchange.application not in client.audiences:
+            raise OAuthInvalidTarget(f"client {client.client_id!r} does not serve {exchange.application!r}")
+        try:
+            identity = authenticate(state, exchange.subject_token)
+        except Unauthenticated as exc:
+            raise OAuthInvalidRequest(f"subject_token: {exc.detail}") from None
+        now = state.clock()
+        user = await user_for_identity(db, identity, state.settings.national_number_key, now)
+        try:
+            for selector in exchange.selectors:
+                if selector.register is not None:
+                    await state.catalogue.require_register_in(db, selector.register, exchange.application)
+            issued = await issue_grant_token(
+                db,
+                state.keyring,
+                state.settings,
+                user_id=user.id,
+                application=exchange.application,
+                selectors=exchange.selectors,
+                client_id=client.client_id if client else DIRECT_CLIENT_ID,
+                now=now,
+            )
+        except ValidationFailed as exc:
+            raise OAuthInvalidTarget(exc.detail) from None
+        except NoActiveAssignment as exc:
+            raise OAuthInvalidTarget(exc.detail) from None
+        body = TokenExchangeOut(
+            access_token=issued.access_token, expires_in=issued.expires_in, authorization_details=issued.authorization_details
+        )
+        return Response(body, headers=NO_STORE)
+
+    @post("/introspect", status_code=200, operation_id="introspectToken", summary="Token introspection (RFC 7662), for service clients", opt={"openapi": FORM_BODY, "read_only": True})
+    async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
+        form = await read_form(request)
+        client = await _client(request, form, db)
+        if client is None:
+            raise OAuthInvalidClient("introspection is for service clients: authenticate with client_id and client_secret")
+        result = await introspection.introspect(
+            db, state.keyring, state.settings, form.require("token"), state.clock(), audiences=list(client.audiences)
+        )
+        return Response(result, headers=NO_STORE)
+
+    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"openapi": FORM_BODY})
+    async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
+        form = await read_form(request)
+        token = form.require("token")
+        now = state.clock()
+        client = await _client(request, form, db)
+        if client is not None:
+            audiences = set(client.audiences)
+            auditor = Auditor(db, None, f"client:{client.client_id}", now, request_id_of(request))
+            claims = await introspection.revoke(
+                db, state.keyring, state.settings, token, now,
+                revoked_by=auditor.actor, may_revoke=lambda c: c.get("aud") in audiences,
+            )
+        else:
+            try:
+                identity = authenticate(state, bearer_token(request))
+            except Unauthenticated:
+                raise OAuthInvalidClient("authenticate as a service client, or send your own bearer token") from None
+            user = await user_for_identity(db, identity, state.settings.national_number_key, now)
+            auditor = Auditor(db, user.id, f"{user.display_name} <{identity.subject}>", now, request_id_of(request))
+            claims = await introspection.revoke(
+                db, state.keyring, state.settings, token, now,
+                revoked_by=f"user:{user.id}", may_revoke=lambda c: c.get("sub") == str(user.id),
+            )
+        if claims is not None:
+            auditor.record("grant_token.revoked", target_type="grant_token", target_id=str(claims["jti"])[:64], before={"sub": claims["sub"], "aud": claims["aud"], "exp": claims["exp"]})
+        return Response(None, headers=NO_STORE)
+
+
+class MetadataController(Controller):
+    path = "/.well-known"
+    tags = ["OAuth 2.0"]
+    dependencies = {"db": Provide(provide_session)}
+    security = [{}]
+
+    @get("/oauth-authorization-server", operation_id="getServerMetadata", summary="Authorization server metadata (RFC 8414)")
+    async def metadata(self, state: State, db: AsyncSession) -> Response[dict[str, Any]]:
+        body = await server_metadata(db, state.settings, state.catalogue, state.clock())
+        return Response(body, headers={"Cache-Control": "public, max-age=3600"})

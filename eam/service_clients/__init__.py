@@ -1,0 +1,1 @@
+"""Service clients: downstream applications and scripts that authenticate to EAM's OAuth endpoints."""

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from sqlalchemy import select
+
+from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.service_clients import service
+from eam.service_clients.models import ServiceClient
+from eam.service_clients.schemas import ServiceClientCreate, ServiceClientCredentials, ServiceClientOut
+from eam.web.context import Context
+from eam.web.pagination import Cursor, Limit, Page, fetch_page
+
+ClientIdPath = Annotated[str, Parameter(max_length=64)]
+
+
+class ServiceClientController(Controller):
+    path = "/v1/service-clients"
+    tags = ["Service clients"]
+
+    @get(operation_id="listServiceClients", summary="Service clients (platform admins)")
+    async def list_clients(self, ctx: Context, limit: Limit = 50, cursor: Cursor = None) -> Page[ServiceClientOut]:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "read")
+        stmt = select(ServiceClient).order_by(ServiceClient.client_id)
+        rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+        return Page(items=[service.client_out(row) for row in rows], next_cursor=next_cursor)
+
+    @post(operation_id="createServiceClient", summary="Register a service client; its secret is shown once")
+    async def create_client(self, ctx: Context, data: ServiceClientCreate) -> ServiceClientCredentials:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "create")
+        client, secret = await service.create_client(ctx.session, ctx.audit, ctx.catalogue, data)
+        return ServiceClientCredentials(client=service.client_out(client), client_secret=secret)
+
+    @get("/{client_id:str}", operation_id="getServiceClient", summary="Show a service client")
+    async def get_client(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientOut:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "read")
+        return service.client_out(await service.get_client(ctx.session, client_id))
+
+    @post("/{client_id:str}/rotate-secret", status_code=200, operation_id="rotateServiceClientSecret", summary="Replace the secret; the old one stops working at once")
+    async def rotate_secret(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientCredentials:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "update")
+        client, secret = await service.rotate_secret(ctx.session, ctx.audit, client_id)
+        return ServiceClientCredentials(client=service.client_out(client), client_secret=secret)
+
+    @post("/{client_id:str}/disable", status_code=200, operation_id="disableServiceClient", summary="Disable a service client")
+    async def disable_client(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientOut:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "update")
+        return service.client_out(await service.disable_client(ctx.session, ctx.audit, client_id))

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+
+ClientId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$", description="Lower-case letters, digits, '.', '_' and '-'")]
+Audience = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class ServiceClientCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    audiences: Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=20)]
+    #: Chosen by the caller (e.g. ``healthstat-prod``), or generated when absent.
+    client_id: ClientId | None = None
+
+
+class ServiceClientOut(msgspec.Struct, kw_only=True):
+    client_id: str
+    name: str
+    audiences: list[str]
+    status: Literal["active", "disabled"]
+    secret_created_at: dt.datetime
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ServiceClientCredentials(msgspec.Struct, kw_only=True):
+    """Returned once, when the client is created or its secret rotated: EAM keeps only a hash."""
+
+    client: ServiceClientOut
+    client_secret: str

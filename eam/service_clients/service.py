@@ -1,0 +1,145 @@
+"""Service clients: created and rotated by platform admins, authenticated by client id + secret.
+
+The secret is shown once and stored as a SHA-256 digest: it is a 256-bit random value, so a
+fast hash resists guessing as well as a slow one and keeps introspection cheap. Authentication
+follows RFC 6749 section 2.3.1 (``client_secret_basic`` and ``client_secret_post``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from urllib.parse import unquote
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.audit.recorder import Auditor
+from eam.catalogue.service import Catalogue
+from eam.errors import AlreadyExists, Conflict, NotFound, OAuthInvalidClient
+from eam.service_clients.models import ACTIVE, DISABLED, ServiceClient
+from eam.service_clients.schemas import ServiceClientCreate, ServiceClientOut
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def client_out(client: ServiceClient) -> ServiceClientOut:
+    return ServiceClientOut(
+        client_id=client.client_id,
+        name=client.name,
+        audiences=list(client.audiences),
+        status=client.status,  # type: ignore[arg-type]
+        secret_created_at=client.secret_created_at,
+        created_at=client.created_at,
+        updated_at=client.updated_at,
+    )
+
+
+async def create_client(
+    session: AsyncSession, auditor: Auditor, catalogue: Catalogue, data: ServiceClientCreate
+) -> tuple[ServiceClient, str]:
+    for index, audience in enumerate(data.audiences):
+        catalogue.require_application(audience, f"$.audiences[{index}]")
+    client_id = data.client_id or f"client-{secrets.token_hex(8)}"
+    if await session.get(ServiceClient, client_id) is not None:
+        raise AlreadyExists(f"a service client {client_id!r} exists already", existing=f"/v1/service-clients/{client_id}")
+    secret = new_secret()
+    client = ServiceClient(
+        client_id=client_id,
+        name=data.name,
+        audiences=sorted(set(data.audiences)),
+        secret_hash=secret_digest(secret),
+        secret_created_at=auditor.now,
+        status=ACTIVE,
+        created_at=auditor.now,
+        created_by=auditor.actor_id,
+        updated_at=auditor.now,
+    )
+    session.add(client)
+    await session.flush()
+    auditor.record("service_client.created", target_type="service_client", target_id=client_id, after=client.snapshot())
+    return client, secret
+
+
+async def get_client(session: AsyncSession, client_id: str) -> ServiceClient:
+    client = await session.get(ServiceClient, client_id)
+    if client is None:
+        raise NotFound(f"no service client {client_id!r}")
+    return client
+
+
+async def rotate_secret(session: AsyncSession, auditor: Auditor, client_id: str) -> tuple[ServiceClient, str]:
+    """Replace the secret at once: the old one stops working when this transaction commits."""
+    client = await get_client(session, client_id)
+    if client.status != ACTIVE:
+        raise Conflict(f"service client {client_id!r} is disabled")
+    before = client.snapshot()
+    secret = new_secret()
+    client.secret_hash = secret_digest(secret)
+    client.secret_created_at = client.updated_at = auditor.now
+    await session.flush()
+    auditor.record("service_client.secret_rotated", target_type="service_client", target_id=client_id, before=before, after=client.snapshot())
+    return client, secret
+
+
+async def disable_client(session: AsyncSession, auditor: Auditor, client_id: str) -> ServiceClient:
+    client = await get_client(session, client_id)
+    before = client.snapshot()
+    result = await session.execute(
+        update(ServiceClient)
+        .where(ServiceClient.client_id == client_id, ServiceClient.status == ACTIVE)
+        .values(status=DISABLED, updated_at=auditor.now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"service client {client_id!r} is disabled already")
+    await session.refresh(client)
+    auditor.record("service_client.disabled", target_type="service_client", target_id=client_id, before=before, after=client.snapshot())
+    return client
+
+
+def credentials_from(authorization: str | None, form: dict[str, str]) -> tuple[str, str] | None:
+    """Client id and secret from HTTP Basic or the form body (RFC 6749 section 2.3.1).
+
+    Basic credentials are form-urlencoded before base64 encoding, so they are decoded twice.
+    Using both methods at once is refused, as the RFC requires.
+    """
+    in_form = "client_id" in form or "client_secret" in form
+    if authorization:
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        if in_form:
+            raise OAuthInvalidClient("use one client authentication method, not HTTP Basic and form fields together")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthInvalidClient("the Basic credentials are not valid base64") from None
+        client_id, colon, secret = decoded.partition(":")
+        if not colon:
+            raise OAuthInvalidClient("the Basic credentials must be 'client_id:client_secret'")
+        return unquote(client_id), unquote(secret)
+    if in_form:
+        return form.get("client_id", ""), form.get("client_secret", "")
+    return None
+
+
+async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> ServiceClient:
+    client = await session.scalar(select(ServiceClient).where(ServiceClient.client_id == client_id[:64]))
+    # Compare digests even for an unknown client, so timing does not tell which ids exist.
+    expected = client.secret_hash if client is not None else secret_digest(secrets.token_hex(16))
+    if not hmac.compare_digest(expected, secret_digest(secret)) or client is None:
+        raise OAuthInvalidClient("unknown client or wrong secret")
+    if client.status != ACTIVE:
+        raise OAuthInvalidClient(f"service client {client_id!r} is disabled")
+    return client
+

@@ -1,0 +1,1 @@
+"""Grant-token signing keys: generation, encryption at rest, rotation and the published JWKS."""

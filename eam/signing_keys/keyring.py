@@ -1,0 +1,172 @@
+"""Signing keys for grant tokens, kept in the database with their private half encrypted.
+
+- ``kid`` is the RFC 7638 JWK thumbprint, so every party derives the same id from the key.
+- Private keys are PKCS#8, encrypted with the key-encryption keys from settings (Fernet,
+  AES-128-CBC + HMAC-SHA256); a retired key's private half is erased.
+- Rotation is compare-and-set on the one ``current`` row (a partial unique index backs it):
+  two concurrent rotations give one new key, and the other caller a conflict.
+- After rotation the previous key stays in the JWKS until every token it signed has expired
+  (token lifetime + leeway), then it is retired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jwt
+from cryptography.fernet import MultiFernet, Fernet
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.audit.recorder import Auditor
+from eam.errors import Conflict, ServiceUnavailable
+from eam.settings import Settings
+from eam.signing_keys.models import CURRENT, PREVIOUS, RETIRED, SigningKey
+
+#: Algorithms EAM signs grant tokens with (RFC 9068 section 2.1 requires RS256 support).
+SIGNING_ALGORITHMS = ("ES256", "RS256", "EdDSA")
+
+
+def generate_jwk(alg: str) -> ECKey | RSAKey | OKPKey:
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", private=True)
+    if alg == "RS256":
+        return RSAKey.generate_key(3072, private=True)
+    if alg == "EdDSA":
+        return OKPKey.generate_key("Ed25519", private=True)
+    raise ValueError(f"unsupported signing algorithm {alg!r}")
+
+
+def _fernet(settings: Settings) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in settings.key_encryption_keys])
+
+
+def new_signing_key(settings: Settings, alg: str, now: dt.datetime) -> SigningKey:
+    key = generate_jwk(alg)
+    public = dict(key.as_dict(private=False))
+    return SigningKey(
+        kid=key.thumbprint(),
+        alg=alg,
+        public_jwk=public,
+        private_key_encrypted=_fernet(settings).encrypt(key.as_pem(private=True)).decode("ascii"),
+        status=CURRENT,
+        created_at=now,
+    )
+
+
+def published_jwk(key: SigningKey) -> dict[str, Any]:
+    """The public JWK as served in the JWKS (RFC 7517 section 4: ``use``, ``alg``, ``kid``)."""
+    return {**key.public_jwk, "kid": key.kid, "alg": key.alg, "use": "sig"}
+
+
+class KeyRing:
+    """Per-process cache of decrypted keys; the database stays the only source of truth."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._private: dict[str, Any] = {}
+        self._public: dict[str, Any] = {}
+
+    def private_key(self, key: SigningKey) -> Any:
+        cached = self._private.get(key.kid)
+        if cached is None:
+            pem = _fernet(self._settings).decrypt(key.private_key_encrypted.encode("ascii"))
+            cached = jwt.get_algorithm_by_name(key.alg).prepare_key(pem)
+            self._private[key.kid] = cached
+        return cached
+
+    def public_key(self, key: SigningKey) -> Any:
+        cached = self._public.get(key.kid)
+        if cached is None:
+            cached = jwt.PyJWK(published_jwk(key)).key
+            self._public[key.kid] = cached
+        return cached
+
+    async def signing_key(self, session: AsyncSession) -> tuple[SigningKey, Any]:
+        key = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+        if key is None:
+            raise ServiceUnavailable("no signing key is configured yet; run 'eam keys rotate'")
+        return key, self.private_key(key)
+
+
+async def published_keys(session: AsyncSession, now: dt.datetime) -> list[SigningKey]:
+    rows = await session.scalars(
+        select(SigningKey)
+        .where(SigningKey.status.in_((CURRENT, PREVIOUS)))
+        .order_by(SigningKey.created_at.desc(), SigningKey.kid)
+    )
+    return [key for key in rows if key.is_published(now)]
+
+
+async def rotate(session: AsyncSession, settings: Settings, auditor: Auditor, *, reason: str) -> SigningKey:
+    """Make a new key current; the old one keeps verifying until its tokens have expired."""
+    now = auditor.now
+    keep_until = now + dt.timedelta(seconds=settings.grant_token_ttl_seconds + settings.token_leeway_seconds)
+    old = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+    if old is not None:
+        result = await session.execute(
+            update(SigningKey)
+            .where(SigningKey.kid == old.kid, SigningKey.status == CURRENT)
+            .values(status=PREVIOUS, superseded_at=now, retire_after=keep_until)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            raise Conflict("another rotation replaced the signing key at the same time")
+    key = new_signing_key(settings, settings.grant_signing_alg, now)
+    session.add(key)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("another rotation replaced the signing key at the same time") from None
+    auditor.record(
+        "signing_key.rotated",
+        target_type="signing_key",
+        target_id=key.kid,
+        before={"kid": old.kid, "alg": old.alg, "retire_after": keep_until.isoformat()} if old else None,
+        after={**key.snapshot(), "reason": reason},
+    )
+    return key
+
+
+def rotation_reason(key: SigningKey | None, settings: Settings, now: dt.datetime) -> str | None:
+    """Why the current key must be replaced now, or None when it may keep signing."""
+    if key is None:
+        return "no signing key yet"
+    if key.alg != settings.grant_signing_alg:
+        return f"EAM_GRANT_SIGNING_ALG changed from {key.alg} to {settings.grant_signing_alg}"
+    max_age = settings.signing_key_rotation_days
+    if max_age and key.created_at + dt.timedelta(days=max_age) <= now:
+        return f"the key is older than {max_age} days"
+    return None
+
+
+async def rotate_if_due(session: AsyncSession, settings: Settings, auditor: Auditor) -> SigningKey | None:
+    current = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+    reason = rotation_reason(current, settings, auditor.now)
+    if reason is None:
+        return None
+    return await rotate(session, settings, auditor, reason=reason)
+
+
+async def retire_due(session: AsyncSession, auditor: Auditor) -> int:
+    """Retire previous keys whose last token has expired, and erase their private half."""
+    due = (
+        await session.scalars(
+            select(SigningKey).where(SigningKey.status == PREVIOUS, SigningKey.retire_after <= auditor.now)
+        )
+    ).all()
+    count = 0
+    for key in due:
+        result = await session.execute(
+            update(SigningKey)
+            .where(SigningKey.kid == key.kid, SigningKey.status == PREVIOUS)
+            .values(status=RETIRED, retired_at=auditor.now, private_key_encrypted="")
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            auditor.record("signing_key.retired", target_type="signing_key", target_id=key.kid, before=key.snapshot())
+            count += 1
+    return count

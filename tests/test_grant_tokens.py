@@ -1,0 +1,48 @@
+"""Issuing grant tokens: POST /v1/grant-tokens, the claims (RFC 9068, RFC 9396), lifetime rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jwt
+import pytest
+
+from tests.conftest import Api
+
+
+async def jwks(api: Api) -> dict:
+    response = await api.get("/.well-known/jwks.json", None)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def verify(token: str, keys: dict, audience: str = "healthstat") -> dict:
+    header = jwt.get_unverified_header(token)
+    key = next(k for k in keys["keys"] if k["kid"] == header["kid"])
+    return jwt.decode(token, jwt.PyJWK(key).key, algorithms=[key["alg"]], audience=audience, issuer="http://127.0.0.1:8000")
+
+
+async def test_user_with_an_assignment_gets_a_token_that_the_jwks_verifies(api: Api) -> None:
+    org = await api.managed_organisation()
+    assignment = await api.approved_assignment(org["id"])
+    response = await api.post("/v1/grant-tokens", "carol", json={"application": "healthstat"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
+    assert response.headers["cache-control"] == "no-store"
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "ES256"
+    claims = verify(body["access_token"], await jwks(api))
+    assert claims["sub"] == await api.user_id("carol")
+    assert claims["jti"] == body["grant_id"]
+    assert claims["authorization_details"] == [
+        {
+            "type": "eam_register_access",
+            "organisation": {"id": org["id"], "nihdi": "71000436"},
+            "register": "HDBP0147",
+            "role": "data_provider",
+            "data_level": "hospital",
+            "assignment_id": assignment["id"],
+            "valid_until": None,
+        }
+    ]
