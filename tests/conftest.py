@@ -11,6 +11,8 @@ import asyncio
 import datetime as dt
 import os
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,7 +21,9 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
+import uvicorn
 from litestar import Litestar
 from sqlalchemy.engine import make_url
 
@@ -258,3 +262,58 @@ async def casbin_rows(app: Litestar, ptype: str | None = None) -> list[tuple[str
         if ptype is not None:
             stmt = stmt.where(CasbinRule.ptype == ptype)
         return [(row.ptype, *row.values()) for row in await session.scalars(stmt)]
+
+
+class LiveServer:
+    """EAM on a real loopback port (uvicorn in a thread), for peers that speak HTTP themselves:
+    ``eam.verifier``, Node ``jose``, benchmarks. ``settings.issuer`` is this server's URL."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.settings = msgspec.structs.replace(settings, issuer=self.base_url)
+        self.app = create_app(self.settings, clock=clock, run_housekeeping=False)
+        self.clock = clock
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the live EAM server did not start")
+            time.sleep(0.02)
+        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=30)
+        self.api = Api(self.http)
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.base_url}/.well-known/jwks.json"
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        self._server.should_exit = True
+        await asyncio.to_thread(self._thread.join, 30)
+
+
+@pytest.fixture
+async def live_server_factory(settings: Settings, clock: Clock) -> AsyncIterator[Any]:
+    """``start(**setting_overrides) -> LiveServer``; every server started is stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        server = LiveServer(msgspec.structs.replace(settings, **overrides), clock)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+@pytest.fixture
+async def live_server(live_server_factory: Any) -> LiveServer:
+    return live_server_factory()

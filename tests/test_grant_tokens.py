@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import jwt
@@ -46,3 +47,17 @@ async def test_user_with_an_assignment_gets_a_token_that_the_jwks_verifies(api: 
             "valid_until": None,
         }
     ]
+
+
+async def test_eam_verifier_accepts_the_token_for_its_register_and_refuses_another(live_server) -> None:
+    from eam.verifier import AccessDenied, Verifier
+
+    api = live_server.api
+    org = await api.managed_organisation()
+    await api.approved_assignment(org["id"])
+    token = (await api.post("/v1/grant-tokens", "carol", json={"application": "healthstat"})).json()["access_token"]
+    verifier = Verifier(live_server.base_url, "healthstat")
+    access = await asyncio.to_thread(verifier.require, token, register="HDBP0147", data_level="hospital")
+    assert access.organisation.nihdi == "71000436"
+    with pytest.raises(AccessDenied):
+        await asyncio.to_thread(verifier.require, token, register="HDBP0031")

@@ -33,14 +33,6 @@ from eam.users.service import user_for_identity
 from eam.web.context import authenticate, bearer_token, provide_session, request_id_of
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-FORM_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}},
-    }
-}
-
-
 async def _client(request: Request[Any, Any, Any], form: OAuthForm, db: AsyncSession) -> ServiceClient | None:
     credentials = credentials_from(request.headers.get("authorization"), form.single_values())
     if credentials is None:
@@ -54,7 +46,7 @@ class OAuthController(Controller):
     dependencies = {"db": Provide(provide_session)}
     security = [{}]
 
-    @post("/token", status_code=200, operation_id="exchangeToken", summary="Token exchange (RFC 8693): your access token for a grant token", opt={"openapi": FORM_BODY})
+    @post("/token", status_code=200, operation_id="exchangeToken", summary="Token exchange (RFC 8693): your access token for a grant token")
     async def token(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[TokenExchangeOut]:
         form = await read_form(request)
         grant_type = form.require("grant_type")
@@ -93,7 +85,7 @@ class OAuthController(Controller):
         )
         return Response(body, headers=NO_STORE)
 
-    @post("/introspect", status_code=200, operation_id="introspectToken", summary="Token introspection (RFC 7662), for service clients", opt={"openapi": FORM_BODY, "read_only": True})
+    @post("/introspect", status_code=200, operation_id="introspectToken", summary="Token introspection (RFC 7662), for service clients", opt={"read_only": True})
     async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
         form = await read_form(request)
         client = await _client(request, form, db)
@@ -104,7 +96,7 @@ class OAuthController(Controller):
         )
         return Response(result, headers=NO_STORE)
 
-    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"openapi": FORM_BODY})
+    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client")
     async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
         form = await read_form(request)
         token = form.require("token")

@@ -1,0 +1,310 @@
+"""Verify EAM grant tokens in a downstream application.
+
+Needs only PyJWT (with ``cryptography``) and the standard library; importing this module does not
+import the EAM server. Usage::
+
+    from eam.verifier import Verifier, AccessDenied, TokenRefused
+
+    verifier = Verifier(issuer="https://eam.example.org", audience="healthstat")
+    access = verifier.require(token, register="HDBP0147", data_level="hospital")
+    access.organisation.nihdi, access.role
+
+Checks (RFC 9068 section 4, RFC 8725): the ``typ`` header is ``at+jwt``; the key comes from
+EAM's JWKS by ``kid`` (never from ``jku``/``x5u``/``jwk``/``x5c`` headers, which are refused)
+and its algorithm is the one the JWK names; the signature; ``iss`` equal to the issuer;
+``aud`` containing the audience; ``exp``/``nbf`` with a small leeway. Optionally (``online``)
+it also asks EAM's introspection endpoint (RFC 7662), which knows about revocations at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+__all__ = [
+    "AccessDenied",
+    "Grant",
+    "JWKSCache",
+    "Organisation",
+    "RegisterAccess",
+    "TokenRefused",
+    "Verifier",
+    "VerifierError",
+]
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+#: Headers that would let a token name its own key; EAM never sets them.
+KEY_SOURCING_HEADERS = ("jku", "x5u", "jwk", "x5c")
+SUPPORTED_ALGORITHMS = ("ES256", "RS256", "EdDSA")
+REGISTER_ACCESS = "eam_register_access"
+
+Fetch = Callable[[str], bytes]
+
+
+class VerifierError(Exception):
+    """Base class; ``code`` is stable: ``invalid_token`` or ``insufficient_access``."""
+
+    code = "invalid_token"
+
+
+class TokenRefused(VerifierError):
+    """The token is not a valid, current EAM grant token for this application."""
+
+
+class AccessDenied(VerifierError):
+    """The token is valid but does not grant what was asked."""
+
+    code = "insufficient_access"
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    nihdi: str
+
+
+@dataclass(frozen=True)
+class RegisterAccess:
+    organisation: Organisation
+    register: str
+    role: str
+    data_level: str | None
+    author_group: str | None
+    assignment_id: str
+    valid_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    subject: str
+    application: str
+    client_id: str | None
+    token_id: str
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+    access: tuple[RegisterAccess, ...]
+
+    def for_register(self, register: str) -> list[RegisterAccess]:
+        return [entry for entry in self.access if entry.register == register]
+
+
+def _fetch_url(url: str) -> bytes:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (https/http URL from configuration)
+        return response.read(1_000_000)
+
+
+class JWKSCache:
+    """EAM's published keys, cached for ``max_age`` seconds.
+
+    A token with an unknown ``kid`` triggers a refetch (a key rotation is then followed at
+    once), but at most one such refetch per ``min_refetch_interval`` seconds, so a stream of
+    forged ``kid`` values cannot turn every request into a fetch.
+    """
+
+    def __init__(self, url: str, *, max_age: float = 300, min_refetch_interval: float = 5, fetch: Fetch = _fetch_url, clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self._max_age = max_age
+        self._min_refetch_interval = min_refetch_interval
+        self._fetch = fetch
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._last_forced: float | None = None
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            now = self._clock()
+            if self._fetched_at is None or now - self._fetched_at >= self._max_age:
+                self._refresh(now)
+            elif kid not in self._keys and (self._last_forced is None or now - self._last_forced >= self._min_refetch_interval):
+                self._last_forced = now
+                self._refresh(now)
+            return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        try:
+            document = json.loads(self._fetch(self.url))
+            keys = {}
+            for raw in document["keys"]:
+                if not isinstance(raw, dict) or raw.get("use", "sig") != "sig" or not isinstance(raw.get("kid"), str):
+                    continue
+                try:
+                    keys[raw["kid"]] = jwt.PyJWK(raw)
+                except jwt.PyJWTError:
+                    continue  # a key type this PyJWT cannot use; others still verify
+        except Exception as exc:  # noqa: BLE001  (keep the old keys when EAM is briefly unreachable)
+            if self._fetched_at is None:
+                raise TokenRefused(f"cannot fetch EAM's keys from {self.url}: {exc}") from None
+            return
+        self._keys = keys
+        self._fetched_at = now
+
+
+class Verifier:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str | None = None,
+        *,
+        leeway: float = 30,
+        algorithms: tuple[str, ...] = SUPPORTED_ALGORITHMS,
+        introspection_url: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        fetch: Fetch = _fetch_url,
+        jwks_max_age: float = 300,
+        jwks_min_refetch_interval: float = 5,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+        self.algorithms = tuple(alg for alg in algorithms if alg in SUPPORTED_ALGORITHMS)
+        self.jwks = JWKSCache(
+            jwks_url or f"{issuer.rstrip('/')}/.well-known/jwks.json",
+            max_age=jwks_max_age,
+            min_refetch_interval=jwks_min_refetch_interval,
+            fetch=fetch,
+        )
+        if introspection_url and not (client_id and client_secret):
+            raise ValueError("online verification needs the service client's client_id and client_secret")
+        self._introspection = (introspection_url, client_id, client_secret) if introspection_url else None
+
+    def verify(self, token: str, *, online: bool = False) -> Grant:
+        """The grant the token carries, or :class:`TokenRefused` saying why not."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenRefused(f"not a JWT: {exc}") from None
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise TokenRefused("not a grant token: the typ header must be at+jwt")
+        named = [name for name in KEY_SOURCING_HEADERS if name in header]
+        if named:
+            raise TokenRefused(f"the token names its own key ({', '.join(named)}); only EAM's JWKS is trusted")
+        if "crit" in header:
+            raise TokenRefused("the token has critical header extensions this verifier does not understand")
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in self.algorithms:
+            raise TokenRefused(f"algorithm {alg!r} is not accepted")
+        if not isinstance(kid, str):
+            raise TokenRefused("the token has no kid")
+        jwk = self.jwks.key(kid)
+        if jwk is None:
+            raise TokenRefused(f"key {kid!r} is not in EAM's JWKS")
+        if jwk.algorithm_name != alg:
+            raise TokenRefused(f"key {kid!r} is for {jwk.algorithm_name}, not {alg}")
+        try:
+            claims = jwt.decode(
+                token,
+                jwk.key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenRefused(str(exc)) from None
+        grant = _grant(claims)
+        if online:
+            self._check_online(token)
+        return grant
+
+    def require(
+        self,
+        token: str,
+        *,
+        register: str,
+        data_level: str | None = None,
+        role: str | None = None,
+        author_group: str | None = None,
+        organisation: str | None = None,
+        online: bool = False,
+    ) -> RegisterAccess:
+        """The assignment in the token that grants ``register`` (and the profile asked), else
+        :class:`AccessDenied`. ``organisation`` matches the organisation's id or NIHDI number."""
+        grant = self.verify(token, online=online)
+        for entry in grant.for_register(register):
+            if data_level is not None and entry.data_level != data_level:
+                continue
+            if role is not None and entry.role != role:
+                continue
+            if author_group is not None and entry.author_group != author_group:
+                continue
+            if organisation is not None and organisation not in (entry.organisation.id, entry.organisation.nihdi):
+                continue
+            return entry
+        wanted = ", ".join(
+            f"{name}={value}"
+            for name, value in (("data_level", data_level), ("role", role), ("author_group", author_group), ("organisation", organisation))
+            if value is not None
+        )
+        raise AccessDenied(f"the token does not grant {register}" + (f" with {wanted}" if wanted else ""))
+
+    def _check_online(self, token: str) -> None:
+        if self._introspection is None:
+            raise ValueError("online verification needs introspection_url, client_id and client_secret")
+        url, client_id, secret = self._introspection
+        basic = base64.b64encode(
+            f"{urllib.parse.quote(client_id, safe='')}:{urllib.parse.quote(secret, safe='')}".encode()  # type: ignore[arg-type]
+        ).decode()
+        request = urllib.request.Request(
+            url,
+            data=urllib.parse.urlencode({"token": token, "token_type_hint": "access_token"}).encode(),
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                answer = json.loads(response.read(1_000_000))
+        except Exception as exc:  # noqa: BLE001
+            raise TokenRefused(f"cannot ask EAM whether the token is still active: {exc}") from None
+        if answer.get("active") is not True:
+            raise TokenRefused("EAM says the token is no longer active (revoked, changed or expired)")
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _grant(claims: dict[str, Any]) -> Grant:
+    try:
+        access = tuple(_register_access(entry) for entry in claims.get("authorization_details") or [])
+        return Grant(
+            subject=claims["sub"],
+            application=claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0],
+            client_id=claims.get("client_id"),
+            token_id=claims["jti"],
+            issued_at=_timestamp(claims["iat"]),
+            expires_at=_timestamp(claims["exp"]),
+            access=access,
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise TokenRefused(f"malformed grant claims: {exc}") from None
+
+
+def _register_access(entry: dict[str, Any]) -> RegisterAccess:
+    if entry.get("type") != REGISTER_ACCESS:
+        raise ValueError(f"unknown authorization_details type {entry.get('type')!r}")
+    until = entry.get("valid_until")
+    return RegisterAccess(
+        organisation=Organisation(id=str(entry["organisation"]["id"]), nihdi=str(entry["organisation"]["nihdi"])),
+        register=str(entry["register"]),
+        role=str(entry["role"]),
+        data_level=entry.get("data_level"),
+        author_group=entry.get("author_group"),
+        assignment_id=str(entry["assignment_id"]),
+        valid_until=dt.datetime.fromisoformat(until.replace("Z", "+00:00")) if until else None,
+    )
