@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -110,6 +111,12 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         upgrade(settings.database_url)
         if new and not settings.is_production and _load_demo(settings):
             click.echo("new database: demo data loaded (users admin, alice, bob, carol, dave, erin)", err=True)
+    # The app reads its settings again in each worker: pass the flags on, so that the default
+    # issuer URL (EAM_ISSUER unset) names the address actually served.
+    if host:
+        os.environ["EAM_HOST"] = host
+    if port:
+        os.environ["EAM_PORT"] = str(port)
     uvicorn.run(
         "eam.app:app_factory",
         factory=True,

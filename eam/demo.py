@@ -24,6 +24,7 @@ from eam.organisations.service import create_organisation
 from eam.settings import Settings
 from eam.users.models import User
 from eam.users.service import user_for_identity
+from eam.signing_keys.keyring import KeyRing
 from eam.web.context import Context
 
 DEMO_USERS = {
@@ -54,7 +55,7 @@ async def load_demo_data(
         def as_user(subject: str) -> Context:
             user = users[subject]
             auditor = Auditor(session=session, actor_id=user.id, actor=f"{user.display_name} <{subject}> (demo data)", now=now)
-            return Context(session=session, user=user, settings=settings, catalogue=catalogue, authz=authorizer, audit=auditor, now=now)
+            return Context(session=session, user=user, settings=settings, catalogue=catalogue, authz=authorizer, audit=auditor, now=now, keyring=KeyRing(settings))
 
         admin = as_user("admin")
         brugge = await create_organisation(admin, OrganisationCreate(name="AZ Sint-Jan Brugge", nihdi="71000436", kbo="0403.254.239"))

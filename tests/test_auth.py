@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import jwt
+import msgspec
 import pytest
+from cryptography.fernet import Fernet
 from litestar import Litestar
 from sqlalchemy import func, select, text
 
@@ -176,6 +178,8 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "EAM_DATABASE_URL": database_url,
         "EAM_NATIONAL_NUMBER_KEY": secrets.token_urlsafe(48),
         "EAM_PLATFORM_ADMINS": "admin",
+        "EAM_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "EAM_ISSUER": "https://eam.example.org",
         **extra,
     }
 
@@ -211,7 +215,7 @@ async def test_production_app_accepts_no_dev_token(database_url: str, clock: Clo
         async with app.state.sessionmaker() as session:
             assert await session.scalar(select(func.count()).select_from(User)) == 0
     # even a production Settings built by hand with a dev secret installs no dev-token source
-    by_hand = Settings(env="production", database_url=database_url, national_number_key=secrets.token_urlsafe(48))
+    by_hand = msgspec.structs.replace(settings, dev_token_secret=DEV_TOKEN_SECRET)
     app = create_app(by_hand, clock=clock, run_housekeeping=False)
     async with serve_in_process(app) as http:
         assert_unauthenticated(await http.get("/v1/me", headers=bearer(token)))

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from eam.verifier import Verifier
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -95,6 +97,13 @@ def test_run_command_migrates_loads_demo_data_once_and_serves_the_flow(env: dict
         assert approved.status_code == 200, approved.text
         me = server.call("GET", "/v1/me", "carol").json()
         assert [a["register"] for a in me["assignments"]] == ["HDBP0147"]
+        # The default issuer is the address served, so the metadata and the verifier agree.
+        metadata = httpx.get(f"{server.base}/.well-known/oauth-authorization-server", timeout=10).json()
+        assert metadata["issuer"] == server.base and metadata["jwks_uri"] == f"{server.base}/.well-known/jwks.json"
+        grant = server.call("POST", "/v1/grant-tokens", "carol", json={"application": "healthstat"})
+        assert grant.status_code == 200, grant.text
+        access = Verifier(metadata["issuer"], "healthstat").require(grant.json()["access_token"], register="HDBP0147")
+        assert access.organisation.nihdi == brugge["nihdi"]
     finally:
         server.stop()
 
