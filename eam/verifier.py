@@ -109,7 +109,9 @@ class JWKSCache:
 
     A token with an unknown ``kid`` triggers a refetch (a key rotation is then followed at
     once), but at most one such refetch per ``min_refetch_interval`` seconds, so a stream of
-    forged ``kid`` values cannot turn every request into a fetch.
+    forged ``kid`` values cannot turn every request into a fetch. When EAM does not answer, the
+    keys already held go on verifying and the next attempt waits ``min_refetch_interval``
+    seconds, so an outage does not make every request wait on a fetch that times out.
     """
 
     def __init__(self, url: str, *, max_age: float = 300, min_refetch_interval: float = 5, fetch: Fetch = _fetch_url, clock: Callable[[], float] = time.monotonic) -> None:
@@ -121,6 +123,7 @@ class JWKSCache:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._last_forced: float | None = None
+        self._failed_at: float | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
@@ -134,6 +137,10 @@ class JWKSCache:
             return self._keys.get(kid)
 
     def _refresh(self, now: float) -> None:
+        if self._failed_at is not None and now - self._failed_at < self._min_refetch_interval:
+            if self._fetched_at is None:
+                raise TokenRefused(f"cannot fetch EAM's keys from {self.url}; retrying shortly")
+            return
         try:
             document = json.loads(self._fetch(self.url))
             keys = {}
@@ -145,11 +152,13 @@ class JWKSCache:
                 except jwt.PyJWTError:
                     continue  # a key type this PyJWT cannot use; others still verify
         except Exception as exc:  # noqa: BLE001  (keep the old keys when EAM is briefly unreachable)
+            self._failed_at = now
             if self._fetched_at is None:
                 raise TokenRefused(f"cannot fetch EAM's keys from {self.url}: {exc}") from None
             return
         self._keys = keys
         self._fetched_at = now
+        self._failed_at = None
 
 
 class Verifier:
@@ -214,7 +223,7 @@ class Verifier:
             )
         except jwt.PyJWTError as exc:
             raise TokenRefused(str(exc)) from None
-        grant = _grant(claims)
+        grant = _grant(claims, self.audience)
         if online:
             self._check_online(token)
         return grant
@@ -290,12 +299,12 @@ def _timestamp(value: Any) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
 
-def _grant(claims: dict[str, Any]) -> Grant:
+def _grant(claims: dict[str, Any], audience: str) -> Grant:
     try:
         access = tuple(_register_access(entry) for entry in claims.get("authorization_details") or [])
         return Grant(
             subject=claims["sub"],
-            application=claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0],
+            application=audience,  # jwt.decode checked that ``aud`` is, or contains, ours
             client_id=claims.get("client_id"),
             token_id=claims["jti"],
             issued_at=_timestamp(claims["iat"]),

@@ -129,7 +129,8 @@ async def revoke(
     may_revoke: Callable[[dict[str, Any]], bool],
 ) -> dict[str, Any] | None:
     """Record the revocation of a live grant token; returns its claims, or None when there was
-    nothing to revoke (invalid or expired: RFC 7009 section 2.2 answers 200 all the same).
+    nothing to revoke (invalid, expired or revoked already: RFC 7009 section 2.2 answers 200
+    all the same).
 
     Only the token's holder, or a client serving its audience, may revoke it (section 2.1).
     """
@@ -138,7 +139,7 @@ async def revoke(
         return None
     if not may_revoke(claims):
         raise OAuthUnauthorizedClient("this token was not issued to you or for an application you serve")
-    await session.execute(
+    result = await session.execute(
         upsert_ignore(session, RevokedGrantToken.__table__)
         .values(
             jti=str(claims["jti"])[:64],
@@ -148,7 +149,7 @@ async def revoke(
         )
         .on_conflict_do_nothing(index_elements=["jti"])
     )
-    return claims
+    return claims if result.rowcount == 1 else None
 
 
 async def forget_expired_revocations(session: AsyncSession, now: dt.datetime) -> int:

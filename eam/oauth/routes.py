@@ -99,10 +99,10 @@ class OAuthController(Controller):
     @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client")
     async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
         form = await read_form(request)
-        token = form.require("token")
         now = state.clock()
         client = await _client(request, form, db)
         if client is not None:
+            token = form.require("token")
             audiences = set(client.audiences)
             auditor = Auditor(db, None, f"client:{client.client_id}", now, request_id_of(request))
             claims = await introspection.revoke(
@@ -114,6 +114,7 @@ class OAuthController(Controller):
                 identity = authenticate(state, bearer_token(request))
             except Unauthenticated:
                 raise OAuthInvalidClient("authenticate as a service client, or send your own bearer token") from None
+            token = form.require("token")
             user = await user_for_identity(db, identity, state.settings.national_number_key, now)
             auditor = Auditor(db, user.id, f"{user.display_name} <{identity.subject}>", now, request_id_of(request))
             claims = await introspection.revoke(

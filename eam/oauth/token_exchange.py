@@ -84,7 +84,12 @@ def register_of(resource: str) -> str:
 
 def selectors_from_details(raw: str) -> list[Selector]:
     try:
-        requested = msgspec.json.decode(raw.encode(), type=list[RequestedAccess])
+        entries = msgspec.json.decode(raw.encode())
+        # RFC 9396 section 2: every entry names its type. msgspec accepts a tagged struct
+        # without its tag field when it is not in a union, so check for it here.
+        if isinstance(entries, list) and any(isinstance(entry, dict) and "type" not in entry for entry in entries):
+            raise msgspec.ValidationError("every entry must name its type")
+        requested = msgspec.convert(entries, list[RequestedAccess])
     except msgspec.DecodeError as exc:
         raise OAuthInvalidAuthorizationDetails(
             f"authorization_details must be a JSON array of {REGISTER_ACCESS!r} objects with optional register and organisation: {exc}"

@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,15 +111,16 @@ def credentials_from(authorization: str | None, form: dict[str, str]) -> tuple[s
     """Client id and secret from HTTP Basic or the form body (RFC 6749 section 2.3.1).
 
     Basic credentials are form-urlencoded before base64 encoding, so they are decoded twice.
-    Using both methods at once is refused, as the RFC requires.
+    Using both methods at once is refused, as the RFC requires; a bare ``client_id`` in the body
+    that repeats the Basic one is tolerated (several OAuth libraries send it).
     """
     in_form = "client_id" in form or "client_secret" in form
-    if authorization:
-        scheme, _, encoded = authorization.partition(" ")
-        if scheme.lower() != "basic":
-            return None
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if authorization and scheme.lower() != "basic":
         if in_form:
-            raise OAuthInvalidClient("use one client authentication method, not HTTP Basic and form fields together")
+            raise OAuthInvalidClient(f"send client credentials or a {scheme} credential, not both")
+        return None
+    if authorization:
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
@@ -127,14 +128,20 @@ def credentials_from(authorization: str | None, form: dict[str, str]) -> tuple[s
         client_id, colon, secret = decoded.partition(":")
         if not colon:
             raise OAuthInvalidClient("the Basic credentials must be 'client_id:client_secret'")
-        return unquote(client_id), unquote(secret)
+        client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+        if "client_secret" in form or form.get("client_id", client_id) != client_id:
+            raise OAuthInvalidClient("use one client authentication method, not HTTP Basic and form fields together")
+        return client_id, secret
     if in_form:
         return form.get("client_id", ""), form.get("client_secret", "")
     return None
 
 
 async def authenticate_client(session: AsyncSession, client_id: str, secret: str) -> ServiceClient:
-    client = await session.scalar(select(ServiceClient).where(ServiceClient.client_id == client_id[:64]))
+    # An id longer than any client's is unknown, not cut down to the client it starts with.
+    client = None
+    if len(client_id) <= 64:
+        client = await session.scalar(select(ServiceClient).where(ServiceClient.client_id == client_id))
     # Compare digests even for an unknown client, so timing does not tell which ids exist.
     expected = client.secret_hash if client is not None else secret_digest(secrets.token_hex(16))
     if not hmac.compare_digest(expected, secret_digest(secret)) or client is None:

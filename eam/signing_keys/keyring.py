@@ -89,6 +89,8 @@ class KeyRing:
         key = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
         if key is None:
             raise ServiceUnavailable("no signing key is configured yet; run 'eam keys rotate'")
+        if key.kid not in self._private:
+            self._private.clear()  # only the current key signs: forget superseded private keys
         return key, self.private_key(key)
 
 

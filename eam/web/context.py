@@ -93,7 +93,7 @@ def token_source_for(sources: list[TokenSource], token: str) -> TokenSource:
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         raise Unauthenticated("the bearer token is not a JWT this service accepts") from None
-    if header.get("typ") == ACCESS_TOKEN_TYP:
+    if str(header.get("typ", "")).lower().removeprefix("application/") == ACCESS_TOKEN_TYP:
         # RFC 8725 section 3.12: a grant token is for downstream applications, never an EAM credential.
         raise Unauthenticated("grant tokens are for downstream applications; sign in to call EAM's API")
     for source in sources:
