@@ -7,10 +7,11 @@ Every variable is documented in the README's configuration table.
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 from cryptography.fernet import Fernet
@@ -25,6 +26,11 @@ DEV_TOKEN_SECRET = "dev-only-token-secret-do-not-use-in-production-000"
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTAwMDA="
 
 SigningAlgorithm = Literal["ES256", "RS256", "EdDSA"]
+
+
+def _fernet_key_bytes(key: str) -> bytes:
+    """The bytes a (valid) Fernet key stands for, decoded as ``cryptography.fernet.Fernet`` does."""
+    return base64.urlsafe_b64decode(key)
 
 
 class SettingsError(Exception):
@@ -109,8 +115,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_TOKEN_LEEWAY_SECONDS": "token_leeway_seconds",
         }
         for var, field in text_vars.items():
-            if var in environ:
+            if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
                 values[field] = environ[var]
+        if values.get("grant_signing_alg", "ES256") not in get_args(SigningAlgorithm):
+            raise SettingsError(
+                f"EAM_GRANT_SIGNING_ALG must be one of {', '.join(get_args(SigningAlgorithm))},"
+                f" not {values['grant_signing_alg']!r}"
+            )
         for var, field in int_vars.items():
             if var in environ:
                 try:
@@ -136,8 +147,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             values["key_encryption_keys"] = tuple(
                 key.strip() for key in environ["EAM_KEY_ENCRYPTION_KEY"].split(",") if key.strip()
             )
-        elif env == "production":
-            raise SettingsError("EAM_KEY_ENCRYPTION_KEY must be set in production")
         if "EAM_NATIONAL_NUMBER_KEY" not in environ and env == "production":
             raise SettingsError("EAM_NATIONAL_NUMBER_KEY must be set in production")
         try:
@@ -183,8 +192,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("EAM_NATIONAL_NUMBER_KEY is the development key")
         elif len(self.national_number_key) < 32:
             problems.append("EAM_NATIONAL_NUMBER_KEY must be at least 32 characters")
-        if DEV_KEY_ENCRYPTION_KEY in self.key_encryption_keys:
-            problems.append("EAM_KEY_ENCRYPTION_KEY includes the development key")
+        # Compare the key bytes, not the text: base64 decoding tolerates other spellings of a key.
+        if _fernet_key_bytes(DEV_KEY_ENCRYPTION_KEY) in {_fernet_key_bytes(key) for key in self.key_encryption_keys}:
+            problems.append("EAM_KEY_ENCRYPTION_KEY must be set, without the development key")
         if self.issuer is None or not self.issuer.startswith("https://"):
             problems.append("EAM_ISSUER must be set to this service's public https:// URL")
         if self.is_sqlite and self.database_url.endswith("./eam.db"):
