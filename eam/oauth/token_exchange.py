@@ -12,7 +12,11 @@ from typing import Annotated
 import msgspec
 
 from eam.catalogue.service import Catalogue
-from eam.errors import OAuthInvalidAuthorizationDetails, OAuthInvalidRequest, OAuthInvalidTarget
+from eam.errors import (
+    OAuthInvalidAuthorizationDetails,
+    OAuthInvalidRequest,
+    OAuthInvalidTarget,
+)
 from eam.grant_tokens.issuance import Selector
 from eam.grant_tokens.schemas import REGISTER_ACCESS, RegisterAccess
 from eam.oauth.forms import OAuthForm

@@ -9,7 +9,11 @@ from sqlalchemy import select
 from eam.authz.policy_store import PLATFORM_DOMAIN
 from eam.service_clients import service
 from eam.service_clients.models import ServiceClient
-from eam.service_clients.schemas import ServiceClientCreate, ServiceClientCredentials, ServiceClientOut
+from eam.service_clients.schemas import (
+    ServiceClientCreate,
+    ServiceClientCredentials,
+    ServiceClientOut,
+)
 from eam.web.context import Context
 from eam.web.pagination import Cursor, Limit, Page, fetch_page
 

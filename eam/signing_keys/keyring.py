@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 import jwt
-from cryptography.fernet import MultiFernet, Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
