@@ -60,3 +60,49 @@ async def test_eam_verifier_accepts_the_token_for_its_register_and_refuses_anoth
     assert access.organisation.nihdi == "71000436"
     with pytest.raises(AccessDenied):
         await asyncio.to_thread(verifier.require, token, register="HDBP0031")
+
+
+async def test_online_verification_notices_a_revoked_assignment_that_offline_cannot(live_server) -> None:
+    from eam.verifier import TokenRefused, Verifier
+
+    api = live_server.api
+    org = await api.managed_organisation()
+    assignment = await api.approved_assignment(org["id"])
+    created = await api.post("/v1/service-clients", json={"name": "report portal", "audiences": ["healthstat"], "client_id": "healthstat-test"})
+    assert created.status_code == 201, created.text
+    token = (await api.post("/v1/grant-tokens", "carol", json={"application": "healthstat"})).json()["access_token"]
+    verifier = Verifier(
+        live_server.base_url,
+        "healthstat",
+        introspection_url=f"{live_server.base_url}/oauth2/introspect",
+        client_id="healthstat-test",
+        client_secret=created.json()["client_secret"],
+    )
+    assert (await asyncio.to_thread(verifier.require, token, register="HDBP0147", online=True)).assignment_id == assignment["id"]
+
+    revoked = await api.post(f"/v1/assignments/{assignment['id']}/revoke", "alice", json={"reason": "left the team"})
+    assert revoked.status_code == 200, revoked.text
+    # Offline, the signature still holds until exp; online, EAM says no in the very next request.
+    await asyncio.to_thread(verifier.require, token, register="HDBP0147")
+    with pytest.raises(TokenRefused, match="no longer active"):
+        await asyncio.to_thread(verifier.require, token, register="HDBP0147", online=True)
+
+
+async def test_online_verification_refuses_when_the_client_secret_is_wrong(live_server) -> None:
+    from eam.verifier import TokenRefused, Verifier
+
+    api = live_server.api
+    org = await api.managed_organisation()
+    await api.approved_assignment(org["id"])
+    created = await api.post("/v1/service-clients", json={"name": "report portal", "audiences": ["healthstat"], "client_id": "healthstat-test"})
+    assert created.status_code == 201, created.text
+    token = (await api.post("/v1/grant-tokens", "carol", json={"application": "healthstat"})).json()["access_token"]
+    verifier = Verifier(
+        live_server.base_url,
+        "healthstat",
+        introspection_url=f"{live_server.base_url}/oauth2/introspect",
+        client_id="healthstat-test",
+        client_secret="not-the-secret",
+    )
+    with pytest.raises(TokenRefused, match="cannot ask EAM"):
+        await asyncio.to_thread(verifier.require, token, register="HDBP0147", online=True)
