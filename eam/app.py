@@ -22,6 +22,8 @@ from eam.assignments.routes import AssignmentController
 from eam.audit.routes import AuditController
 from eam.auth.dev_tokens import DevTokenSource
 from eam.auth.identity import TokenSource
+from eam.auth.oidc import OidcProvider, OidcTokenSource
+from eam.auth.routes import SignInController
 from eam.authz.enforcer import Authorizer
 from eam.catalogue.loader import load_catalogue_file
 from eam.catalogue.routes import CatalogueController
@@ -78,8 +80,9 @@ def create_app(
     catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
     authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
     keyring = KeyRing(settings)
+    providers = {config.name: OidcProvider(config) for config in settings.oidc_providers}
     if token_sources is None:
-        token_sources = []
+        token_sources = [OidcTokenSource(provider, clock) for provider in providers.values()]
         if not settings.is_production and settings.dev_token_secret:
             token_sources.append(DevTokenSource(settings.dev_token_secret))
 
@@ -118,10 +121,12 @@ def create_app(
         "authorizer": authorizer,
         "token_sources": token_sources,
         "keyring": keyring,
+        "providers": providers,
     }
     return Litestar(
         route_handlers=[
             MeController,
+            SignInController,
             OrganisationController,
             AccessManagerController,
             CatalogueController,

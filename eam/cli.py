@@ -177,10 +177,11 @@ def policy_export() -> None:
         try:
             async with transaction(make_sessionmaker(engine), read_only=True) as session:
                 await authorizer.refresh(session)
-                if settings.platform_admins:
-                    admins = await session.scalars(select(User).where(User.subject.in_(settings.platform_admins)))
-                    for admin in admins:
-                        authorizer.add_config_admin(user_subject(admin.id))
+                subjects = {entry.partition("#")[2] or entry for entry in settings.platform_admins}
+                if subjects:
+                    for admin in await session.scalars(select(User).where(User.subject.in_(subjects))):
+                        if settings.is_platform_admin(admin.issuer, admin.subject):
+                            authorizer.add_config_admin(user_subject(admin.id))
         finally:
             await engine.dispose()
         return authorizer.policy_rules()

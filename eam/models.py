@@ -4,6 +4,7 @@ from eam.access_managers.models import AccessManager
 from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
 from eam.audit.models import AuditEvent
+from eam.auth.models import BrowserSession, LoginAttempt
 from eam.authz.models import CasbinRule, PolicyVersion
 from eam.catalogue.models import Register
 from eam.database import Base
@@ -18,8 +19,10 @@ __all__ = [
     "AccessRequest",
     "Assignment",
     "AuditEvent",
+    "BrowserSession",
     "Base",
     "CasbinRule",
+    "LoginAttempt",
     "Organisation",
     "PolicyVersion",
     "Register",

@@ -17,11 +17,14 @@ from urllib.parse import urlsplit
 import msgspec
 from cryptography.fernet import Fernet
 
+from eam.auth.providers import OidcProviderConfig, parse_providers
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 #: Development-only secrets: production refuses to start while any of these is configured.
 DEV_NATIONAL_NUMBER_KEY = "dev-only-national-number-key-do-not-use-in-production"
 DEV_TOKEN_SECRET = "dev-only-token-secret-do-not-use-in-production-000"
+DEV_TOKEN_ISSUER = "urn:eam:dev"
 #: A Fernet key (cryptography) that is public knowledge: it only protects development signing keys.
 DEV_KEY_ENCRYPTION_KEY = "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTAwMDA="
 
@@ -62,6 +65,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     signing_key_rotation_days: int = 90
     #: Clock skew tolerated between EAM and the services verifying its tokens.
     token_leeway_seconds: int = 30
+    #: OpenID Connect login providers (``EAM_OIDC_PROVIDERS``, a JSON list).
+    oidc_providers: tuple[OidcProviderConfig, ...] = ()
+    #: Lifetime of a browser session after sign-in.
+    session_ttl_seconds: int = 8 * 3600
 
     @property
     def is_production(self) -> bool:
@@ -70,6 +77,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def is_platform_admin(self, issuer: str, subject: str) -> bool:
+        """``EAM_PLATFORM_ADMINS`` lists ``<issuer>#<subject>`` (an issuer has no fragment,
+        RFC 8414 section 2); a bare subject names a development-token user only."""
+        return f"{issuer}#{subject}" in self.platform_admins or (
+            issuer == DEV_TOKEN_ISSUER and subject in self.platform_admins
+        )
 
     @property
     def issuer_url(self) -> str:
@@ -113,6 +127,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_GRANT_TOKEN_TTL_SECONDS": "grant_token_ttl_seconds",
             "EAM_SIGNING_KEY_ROTATION_DAYS": "signing_key_rotation_days",
             "EAM_TOKEN_LEEWAY_SECONDS": "token_leeway_seconds",
+            "EAM_SESSION_TTL_SECONDS": "session_ttl_seconds",
         }
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
@@ -147,6 +162,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             values["key_encryption_keys"] = tuple(
                 key.strip() for key in environ["EAM_KEY_ENCRYPTION_KEY"].split(",") if key.strip()
             )
+        if environ.get("EAM_OIDC_PROVIDERS", "").strip():
+            try:
+                values["oidc_providers"] = parse_providers(environ["EAM_OIDC_PROVIDERS"])
+            except ValueError as exc:
+                raise SettingsError(str(exc)) from None
         if "EAM_NATIONAL_NUMBER_KEY" not in environ and env == "production":
             raise SettingsError("EAM_NATIONAL_NUMBER_KEY must be set in production")
         try:
@@ -166,6 +186,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_DEV_TOKEN_SECRET must be at least 32 characters")
         if not 30 <= self.grant_token_ttl_seconds <= 3600:
             raise SettingsError("EAM_GRANT_TOKEN_TTL_SECONDS must be between 30 and 3600")
+        if not 60 <= self.session_ttl_seconds <= 7 * 24 * 3600:
+            raise SettingsError("EAM_SESSION_TTL_SECONDS must be between 60 and 604800")
         if not 0 <= self.token_leeway_seconds <= 300:
             raise SettingsError("EAM_TOKEN_LEEWAY_SECONDS must be between 0 and 300")
         if self.signing_key_rotation_days < 0:
@@ -197,6 +219,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             problems.append("EAM_KEY_ENCRYPTION_KEY must be set, without the development key")
         if self.issuer is None or not self.issuer.startswith("https://"):
             problems.append("EAM_ISSUER must be set to this service's public https:// URL")
+        bare = [entry for entry in self.platform_admins if "#" not in entry]
+        if bare:
+            problems.append(f"EAM_PLATFORM_ADMINS must name admins as <issuer>#<subject>, not {', '.join(bare)}")
+        if not self.oidc_providers:
+            problems.append("EAM_OIDC_PROVIDERS must configure at least one login provider")
+        if any(not provider.issuer.startswith("https://") for provider in self.oidc_providers):
+            problems.append("EAM_OIDC_PROVIDERS: every provider issuer must be an https:// URL")
         if self.is_sqlite and self.database_url.endswith("./eam.db"):
             problems.append("EAM_DATABASE_URL is the embedded development default")
         if problems:

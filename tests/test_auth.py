@@ -172,12 +172,16 @@ async def test_patch_me_sets_the_email_and_refuses_a_bad_one(api: Api) -> None:
     assert (await api.get("/v1/me", "carol")).json()["email"] == "c.peeters@azsintjan.be"
 
 
+PRODUCTION_PROVIDERS = '[{"name": "national", "issuer": "https://idp.example.org", "client_id": "eam", "client_secret": "s3cret"}]'
+
+
 def production_env(database_url: str, **extra: str) -> dict[str, str]:
     return {
         "EAM_ENV": "production",
         "EAM_DATABASE_URL": database_url,
         "EAM_NATIONAL_NUMBER_KEY": secrets.token_urlsafe(48),
-        "EAM_PLATFORM_ADMINS": "admin",
+        "EAM_PLATFORM_ADMINS": "https://idp.example.org#admin",
+        "EAM_OIDC_PROVIDERS": PRODUCTION_PROVIDERS,
         "EAM_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "EAM_ISSUER": "https://eam.example.org",
         **extra,

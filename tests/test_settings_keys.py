@@ -25,7 +25,8 @@ def production(**overrides: str | None) -> dict[str, str]:
         "EAM_NATIONAL_NUMBER_KEY": "a-production-national-number-key-0123456789",
         "EAM_ISSUER": "https://eam.example.org",
         "EAM_KEY_ENCRYPTION_KEY": KEK_1,
-        "EAM_PLATFORM_ADMINS": "ops-admin",
+        "EAM_PLATFORM_ADMINS": "https://idp.example.org#ops-admin",
+        "EAM_OIDC_PROVIDERS": '[{"name": "national", "issuer": "https://idp.example.org", "client_id": "eam", "client_secret": "s3cret"}]',
     }
     environ.update(overrides)
     return {name: value for name, value in environ.items() if value is not None}
@@ -44,7 +45,7 @@ def test_a_complete_production_environment_loads() -> None:
     assert settings.issuer_url == "https://eam.example.org"
     assert settings.key_encryption_keys == (KEK_1,)
     assert settings.dev_token_secret is None
-    assert settings.platform_admins == ("ops-admin",)
+    assert settings.platform_admins == ("https://idp.example.org#ops-admin",)
     assert settings.grant_signing_alg == "ES256"
     assert settings.grant_token_ttl_seconds == 300
 

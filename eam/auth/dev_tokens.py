@@ -14,8 +14,9 @@ import jwt
 
 from eam.auth.identity import Identity
 from eam.errors import Unauthenticated
+from eam.settings import DEV_TOKEN_ISSUER
 
-DEV_ISSUER = "urn:eam:dev"
+DEV_ISSUER = DEV_TOKEN_ISSUER
 DEV_AUDIENCE = "urn:eam:api"
 DEV_TOKEN_TYPE = "eam-dev+jwt"
 
@@ -54,7 +55,7 @@ class DevTokenSource:
     def accepts(self, unverified_issuer: str | None) -> bool:
         return unverified_issuer == DEV_ISSUER
 
-    def authenticate(self, token: str) -> Identity:
+    async def authenticate(self, token: str) -> Identity:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != DEV_TOKEN_TYPE:

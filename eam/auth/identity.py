@@ -23,7 +23,7 @@ class TokenSource(Protocol):
     def accepts(self, unverified_issuer: str | None) -> bool:
         """Whether this source is responsible for tokens from ``unverified_issuer``."""
 
-    def authenticate(self, token: str) -> Identity:
+    async def authenticate(self, token: str) -> Identity:
         """Verify ``token`` and return the identity; raise ``eam.errors.Unauthenticated`` otherwise."""
 
 

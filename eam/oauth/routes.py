@@ -57,7 +57,7 @@ class OAuthController(Controller):
         if client is not None and exchange.application not in client.audiences:
             raise OAuthInvalidTarget(f"client {client.client_id!r} does not serve {exchange.application!r}")
         try:
-            identity = authenticate(state, exchange.subject_token)
+            identity = await authenticate(state, exchange.subject_token)
         except Unauthenticated as exc:
             raise OAuthInvalidRequest(f"subject_token: {exc.detail}") from None
         now = state.clock()
@@ -111,7 +111,7 @@ class OAuthController(Controller):
             )
         else:
             try:
-                identity = authenticate(state, bearer_token(request))
+                identity = await authenticate(state, bearer_token(request))
             except Unauthenticated:
                 raise OAuthInvalidClient("authenticate as a service client, or send your own bearer token") from None
             token = form.require("token")

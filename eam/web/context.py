@@ -24,13 +24,14 @@ from eam.authz.enforcer import Authorizer
 from eam.authz.policy_store import PLATFORM_DOMAIN, PolicyStore, user_subject
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
-from eam.errors import Unauthenticated
-from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP
+from eam.auth.sessions import CSRF_HEADER, SESSION_COOKIE, session_user
+from eam.errors import Forbidden, Unauthenticated
 from eam.settings import Settings
 from eam.signing_keys.keyring import KeyRing
 from eam.users.models import User
 from eam.users.service import user_for_identity
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -87,14 +88,13 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-def token_source_for(sources: list[TokenSource], token: str) -> TokenSource:
+def token_source_for(sources: list[TokenSource], token: str, own_issuer: str) -> TokenSource:
     try:
-        header = jwt.get_unverified_header(token)
         issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
     except jwt.PyJWTError:
         raise Unauthenticated("the bearer token is not a JWT this service accepts") from None
-    if str(header.get("typ", "")).lower().removeprefix("application/") == ACCESS_TOKEN_TYP:
-        # RFC 8725 section 3.12: a grant token is for downstream applications, never an EAM credential.
+    if issuer == own_issuer:
+        # RFC 8725 section 3.12: EAM's own tokens are for downstream applications, never EAM credentials.
         raise Unauthenticated("grant tokens are for downstream applications; sign in to call EAM's API")
     for source in sources:
         if source.accepts(issuer if isinstance(issuer, str) else None):
@@ -111,18 +111,26 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
     """
     settings: Settings = state.settings
     clock: Clock = state.clock
-    identity = authenticate(state, bearer_token(request))
-    async with transaction(state.sessionmaker, read_only=request.method in ("GET", "HEAD")) as session:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    identity = None
+    if "authorization" in request.headers or not cookie:
+        identity = await authenticate(state, bearer_token(request))
+    elif request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+        raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
+    async with transaction(state.sessionmaker, read_only=request.method in SAFE_METHODS) as session:
         now = clock()
-        user = await user_for_identity(session, identity, settings.national_number_key, now)
+        if identity is not None:
+            user = await user_for_identity(session, identity, settings.national_number_key, now)
+        else:
+            user = await session_user(session, cookie, now)
         authz: Authorizer = state.authorizer
         await authz.refresh(session)
-        if identity.subject in settings.platform_admins:
+        if settings.is_platform_admin(user.issuer, user.subject):
             authz.add_config_admin(user_subject(user.id))
         auditor = Auditor(
             session=session,
             actor_id=user.id,
-            actor=f"{user.display_name} <{identity.subject}>",
+            actor=f"{user.display_name} <{user.subject}>",
             now=now,
             http_request_id=request_id_of(request),
         )
@@ -138,9 +146,9 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
         )
 
 
-def authenticate(state: State, token: str) -> Identity:
+async def authenticate(state: State, token: str) -> Identity:
     """Who a user token (dev token or login provider token) says the caller is."""
-    return token_source_for(state.token_sources, token).authenticate(token)
+    return await token_source_for(state.token_sources, token, state.settings.issuer_url).authenticate(token)
 
 
 async def provide_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:

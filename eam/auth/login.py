@@ -1,0 +1,195 @@
+"""Browser sign-in: OpenID Connect authorization code flow with PKCE, ``state`` and ``nonce``
+(OpenID Connect Core 1.0 section 3.1; RFC 7636), through Authlib's OAuth 2.0 client.
+
+Sign-in and callback talk to the provider over the network, so they open short transactions
+of their own around those calls instead of holding one across them. The callback consumes the
+sign-in attempt with a compare-and-set delete in the same transaction that creates the session,
+so a ``state`` can complete one sign-in only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from eam.audit.recorder import Auditor
+from eam.auth.models import BrowserSession, LoginAttempt
+from eam.auth.oidc import OidcProvider
+from eam.auth.sessions import token_hash
+from eam.database import transaction
+from eam.errors import FieldError, Unauthenticated, ValidationFailed
+from eam.settings import Settings
+from eam.users.service import user_for_identity
+
+ATTEMPT_TTL = dt.timedelta(minutes=10)
+DEFAULT_RETURN_TO = "/v1/me"
+
+
+def callback_url(settings: Settings) -> str:
+    return f"{settings.issuer_url}/auth/callback"
+
+
+def safe_return_to(value: str | None) -> str:
+    """Only paths on this service: an open redirect would hand sessions' users to anyone."""
+    if not value:
+        return DEFAULT_RETURN_TO
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 512:
+        raise ValidationFailed("return_to must be a path on this service", [FieldError("query.return_to", "a path starting with a single '/'")])
+    return value
+
+
+def _oauth_client(provider: OidcProvider, settings: Settings) -> AsyncOAuth2Client:
+    config = provider.config
+    return AsyncOAuth2Client(
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        scope=" ".join(config.scopes),
+        redirect_uri=callback_url(settings),
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+        timeout=10,
+        transport=provider._transport,
+    )
+
+
+def choose_provider(providers: dict[str, OidcProvider], name: str | None) -> OidcProvider:
+    if not providers:
+        raise Unauthenticated("no login provider is configured; use 'eam dev-token' in development")
+    if name is None and len(providers) == 1:
+        return next(iter(providers.values()))
+    if name not in providers:
+        raise ValidationFailed(
+            "unknown login provider",
+            [FieldError("query.provider", f"one of {', '.join(sorted(providers))}", allowed=sorted(providers))],
+        )
+    return providers[name]
+
+
+async def begin_login(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    provider: OidcProvider,
+    return_to: str,
+    now: dt.datetime,
+) -> str:
+    """Record the attempt and return the provider's authorization URL to redirect to."""
+    metadata = await provider.metadata()
+    state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    async with _oauth_client(provider, settings) as client:
+        url, _ = client.create_authorization_url(
+            metadata["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier
+        )
+    async with transaction(sessionmaker) as session:
+        await session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
+        session.add(
+            LoginAttempt(
+                state=state,
+                provider=provider.name,
+                nonce=nonce,
+                code_verifier=verifier,
+                return_to=return_to,
+                created_at=now,
+                expires_at=now + ATTEMPT_TTL,
+            )
+        )
+    return url
+
+
+async def complete_login(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    providers: dict[str, OidcProvider],
+    params: dict[str, str],
+    now: dt.datetime,
+    previous_session: str | None,
+    http_request_id: str,
+) -> tuple[str, str]:
+    """Finish a sign-in: returns the new session token (for the cookie) and where to go next."""
+    state = params.get("state") or ""
+    async with transaction(sessionmaker, read_only=True) as session:
+        attempt = await session.get(LoginAttempt, state[:64]) if state else None
+        if attempt is not None:
+            session.expunge(attempt)
+    if attempt is None or attempt.expires_at <= now:
+        raise Unauthenticated("unknown, expired or already used sign-in state; start again at /auth/login")
+    if "error" in params:
+        raise Unauthenticated(f"the login provider refused the sign-in: {params['error'][:100]}")
+    if not params.get("code"):
+        raise Unauthenticated("the callback carries no authorization code")
+    provider = providers.get(attempt.provider)
+    if provider is None:
+        raise Unauthenticated("the sign-in was started with a provider that is no longer configured")
+    metadata = await provider.metadata()
+    try:
+        async with _oauth_client(provider, settings) as client:
+            tokens: dict[str, Any] = await client.fetch_token(
+                metadata["token_endpoint"], code=params["code"], code_verifier=attempt.code_verifier, state=state
+            )
+    except AuthlibOAuthError as exc:
+        raise Unauthenticated(f"the login provider refused the code: {exc.error}") from None
+    except Exception as exc:  # noqa: BLE001  (network or protocol failure at the provider)
+        raise Unauthenticated(f"the code could not be exchanged at the login provider: {type(exc).__name__}") from None
+    id_token = tokens.get("id_token")
+    if not isinstance(id_token, str):
+        raise Unauthenticated("the login provider returned no ID token")
+    claims = await provider.decode(id_token, audiences=[provider.config.client_id], now=now, nonce=attempt.nonce)
+    identity = provider.identity(claims)
+    new_token = secrets.token_urlsafe(32)
+    async with transaction(sessionmaker) as session:
+        consumed = await session.execute(delete(LoginAttempt).where(LoginAttempt.state == attempt.state))
+        if consumed.rowcount != 1:
+            raise Unauthenticated("this sign-in state was used already")
+        user = await user_for_identity(session, identity, settings.national_number_key, now)
+        if previous_session:  # rotate: the session from before sign-in never survives it
+            await session.execute(delete(BrowserSession).where(BrowserSession.token_hash == token_hash(previous_session)))
+        session.add(
+            BrowserSession(
+                token_hash=token_hash(new_token),
+                user_id=user.id,
+                provider=provider.name,
+                id_token=id_token,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=settings.session_ttl_seconds),
+            )
+        )
+        Auditor(session, user.id, f"{user.display_name} <{identity.subject}>", now, http_request_id).record(
+            "user.signed_in", target_type="user", target_id=user.id, after={"provider": provider.name}
+        )
+    return new_token, attempt.return_to
+
+
+async def logout(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    providers: dict[str, OidcProvider],
+    token: str | None,
+) -> str | None:
+    """End the session; returns the provider's end-session URL when it offers RP-initiated logout."""
+    if not token:
+        return None
+    async with transaction(sessionmaker) as session:
+        browser_session = await session.get(BrowserSession, token_hash(token))
+        if browser_session is None:
+            return None
+        await session.delete(browser_session)
+        provider_name, id_token = browser_session.provider, browser_session.id_token
+    provider = providers.get(provider_name)
+    if provider is None:
+        return None
+    try:
+        end_session = (await provider.metadata()).get("end_session_endpoint")
+    except Unauthenticated:
+        return None
+    if not isinstance(end_session, str):
+        return None
+    query = {"client_id": provider.config.client_id, "post_logout_redirect_uri": f"{settings.issuer_url}/auth/logged-out"}
+    if id_token:
+        query["id_token_hint"] = id_token
+    return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"

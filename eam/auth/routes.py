@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import Parameter
+from litestar.response import Redirect
+
+from eam.auth import login
+from eam.auth.sessions import SESSION_COOKIE
+from eam.web.context import request_id_of
+
+
+def _session_cookie(state: State, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        secure=state.settings.is_production,
+        samesite="lax",
+    )
+
+
+class SignInController(Controller):
+    path = "/auth"
+    tags = ["Sign-in"]
+    security = [{}]
+
+    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302)
+    async def sign_in(
+        self,
+        state: State,
+        provider: Annotated[str | None, Parameter(max_length=32)] = None,
+        return_to: Annotated[str | None, Parameter(max_length=512)] = None,
+    ) -> Redirect:
+        chosen = login.choose_provider(state.providers, provider)
+        target = login.safe_return_to(return_to)
+        url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
+        return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
+
+    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303)
+    async def callback(self, request: Request[Any, Any, Any], state: State) -> Redirect:
+        params = {key: value for key, value in request.query_params.items() if isinstance(value, str)}
+        token, return_to = await login.complete_login(
+            state.sessionmaker,
+            state.settings,
+            state.providers,
+            params,
+            state.clock(),
+            request.cookies.get(SESSION_COOKIE),
+            request_id_of(request),
+        )
+        return Redirect(
+            return_to,
+            status_code=303,
+            cookies=[_session_cookie(state, token, state.settings.session_ttl_seconds)],
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @post("/logout", operation_id="signOut", summary="End the session (and at the provider, when it offers logout)", status_code=204)
+    async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
+        end_session = await login.logout(
+            state.sessionmaker, state.settings, state.providers, request.cookies.get(SESSION_COOKIE)
+        )
+        cleared = [_session_cookie(state, "", 0)]
+        if end_session:
+            return Redirect(end_session, status_code=303, cookies=cleared)  # type: ignore[return-value]
+        return Response(None, status_code=204, cookies=cleared)
+
+    @get("/logged-out", operation_id="signedOut", summary="Where the provider returns after logout")
+    async def signed_out(self) -> dict[str, bool]:
+        return {"signed_in": False}
