@@ -34,10 +34,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
@@ -137,8 +137,11 @@ def forge_id_token(
 def unsigned_token(claims: Mapping[str, Any], headers: Mapping[str, Any] | None = None) -> str:
     """An ``alg: none`` JWT (empty signature) for negative tests."""
     header = {"alg": "none", "typ": "JWT", **(headers or {})}
-    compact = lambda value: _b64(json.dumps(value, separators=(",", ":")).encode())  # noqa: E731
-    return f"{compact(header)}.{compact(dict(claims))}."
+
+    def compact(value: Mapping[str, Any]) -> str:
+        return _b64(json.dumps(dict(value), separators=(",", ":")).encode())
+
+    return f"{compact(header)}.{compact(claims)}."
 
 
 def id_token_claims(
@@ -299,13 +302,13 @@ class OidcProvider:
 
     # -- life cycle ------------------------------------------------------------------------------
 
-    def __enter__(self) -> OidcProvider:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def start(self) -> OidcProvider:
+    def start(self) -> Self:
         if self._process is not None:
             raise RuntimeError("provider already started")
         ensure_node_modules()
@@ -315,7 +318,7 @@ class OidcProvider:
         config_path = workdir / "config.json"
         config_path.write_text(json.dumps(config))
         stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
-        stdout, stderr = open(stdout_path, "wb"), open(stderr_path, "wb")
+        stdout, stderr = open(stdout_path, "wb"), open(stderr_path, "wb")  # noqa: SIM115 - closed in stop()
         self._logs = [stdout, stderr]
         try:
             self._process = subprocess.Popen(
@@ -434,9 +437,12 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme, parts.netloc
 
 
+_Flow = Generator[tuple[str, str, dict[str, str] | None], httpx.Response, httpx.Response]
+
+
 def _browse(
-    start_url: str, fill: Mapping[str, str], stop: Any, max_steps: int, start_method: str = "GET"
-) -> Generator[tuple[str, str, dict[str, str] | None], httpx.Response, httpx.Response]:
+    start_url: str, fill: Mapping[str, str], stop: Callable[[str, str], bool], max_steps: int, start_method: str = "GET"
+) -> _Flow:
     """Browser logic shared by the sync and async drivers: yields requests, receives responses."""
     method, url, data = start_method, start_url, None
     for _ in range(max_steps):
@@ -461,7 +467,9 @@ def _browse(
     raise AssertionError(f"no end after {max_steps} steps; last at {url}")
 
 
-def _sign_in_flow(start_url: str, login: str, password: str, callback_url: str | None, max_steps: int):  # type: ignore[no-untyped-def]
+def _sign_in_flow(
+    start_url: str, login: str, password: str, callback_url: str | None, max_steps: int
+) -> tuple[_Flow, Callable[[httpx.Response], httpx.Response]]:
     def stop(here: str, location: str) -> bool:
         if callback_url is not None:
             return location.startswith(callback_url)
@@ -495,6 +503,9 @@ def browser_sign_in(
     Location carries ``code``, ``state`` and ``iss`` (or ``error``). The redirect is recognised by its
     ``code``/``error`` query parameter, or by ``callback_url`` when given. Forms that do not appear
     (existing session, remembered consent) are simply skipped. Cookies live in ``http``.
+
+    ``login`` must be an account of the provider: devInteractions accept any login, and oidc-provider
+    then fails with a 500 page (``server_error`` in ``OidcProvider.log``) when the account is unknown.
     """
     flow, check = _sign_in_flow(start_url, login, password, callback_url, max_steps)
     try:
@@ -530,23 +541,24 @@ async def browser_sign_in_async(
 
 
 def browser_sign_out(http: httpx.Client, start_url: str, *, method: str = "GET", max_steps: int = 20) -> httpx.Response:
-    """Follow an RP-initiated logout from ``start_url`` (an EAM logout URL, requested with ``method``,
-    e.g. POST /auth/logout, or the provider's end_session_endpoint URL), confirm the provider's "sign out?" form, and return the first redirect
-    that leaves the provider (normally to the post_logout_redirect_uri, NOT followed) or the provider's
-    final page ("Sign-out Success") when there is no redirect back.
+    """Follow an RP-initiated logout from ``start_url`` (an EAM logout URL requested with ``method``,
+    e.g. ``POST /auth/logout``, or the provider's end_session_endpoint URL), confirm the provider's
+    "sign out?" form, and return the first redirect that leaves the provider afterwards (normally to
+    the post_logout_redirect_uri, NOT followed), or the provider's last page ("Sign-out Success") when
+    it does not send the browser back.
     """
-    provider: list[tuple[str, str]] = []
+    confirmed_at: list[tuple[str, str]] = []  # origin of the provider, once its form is submitted
 
     def stop(here: str, location: str) -> bool:
-        return bool(provider) and _origin(here) == provider[0] and _origin(location) != provider[0]
+        return bool(confirmed_at) and _origin(here) == confirmed_at[0] and _origin(location) != confirmed_at[0]
 
     flow = _browse(start_url, {"logout": "yes"}, stop, max_steps, method)
     try:
-        method, url, data = next(flow)
+        verb, url, data = next(flow)
         while True:
-            response = http.request(method, url, data=data, follow_redirects=False)
-            if method == "POST" and not provider:
-                provider.append(_origin(url))
-            method, url, data = flow.send(response)
+            response = http.request(verb, url, data=data, follow_redirects=False)
+            verb, url, data = flow.send(response)
+            if data is not None and not confirmed_at:  # a form submission
+                confirmed_at.append(_origin(url))
     except StopIteration as done:
         return done.value

@@ -56,6 +56,7 @@ class OidcProvider:
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
         self._keys_at: float | None = None
+        self._last_forced: float | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -95,7 +96,12 @@ class OidcProvider:
             now = time.monotonic()
             stale = self._keys is None or now - (self._keys_at or 0) >= self._metadata_ttl
             unknown = kid is not None and self._keys is not None and not any(key.kid == kid for key in self._keys.keys)
-            if stale or (unknown and now - (self._keys_at or 0) >= self._min_refetch):
+            # Only refetches caused by an unknown kid are rate-limited, so the first token
+            # signed after a provider rotation is followed at once.
+            forced = unknown and (self._last_forced is None or now - self._last_forced >= self._min_refetch)
+            if forced:
+                self._last_forced = now
+            if stale or forced:
                 document = await self._get_json((await self.metadata())["jwks_uri"])
                 try:
                     self._keys = KeySet.import_key_set(document)

@@ -29,8 +29,8 @@
 //   POST /__test__/rotate-keys  body {"keys": [...]} private JWK set -> {"kids": [...]}
 //        oidc-provider has no public API for replacing its keystore, so this builds a new Provider
 //        instance with the new keys and swaps it in behind the same listening socket. Sessions, grants,
-//        codes and tokens survive (oidc-provider's memory adapter keeps them in module-level storage and
-//        the cookie keys do not change); the JWKS endpoint and all newly signed tokens use the new keys.
+//        codes and tokens survive (all instances share one in-memory store, and the cookie keys do not
+//        change); the JWKS endpoint and all newly signed tokens use the new keys.
 //        Old keys are dropped unless they are included in the new set.
 //   POST /__test__/accounts     body {"<sub>": {claims}} -> adds or replaces accounts at runtime
 
@@ -40,6 +40,9 @@ import * as http from 'node:http';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors } from 'oidc-provider';
+// Not part of the package's documented API (there is no "exports" map, and the version is pinned):
+// one memory store shared by every Provider instance, so that state survives a key rotation.
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 // oidc-provider prints its notices with console.info; keep stdout for the single readiness line.
 console.info = (...args) => console.error(...args);
@@ -82,6 +85,7 @@ const DEFAULT_TTL = {
 
 const accounts = { ...(settings.accounts ?? {}) };
 const cookieKeys = settings.cookie_keys ?? [crypto.randomBytes(32).toString('base64url')];
+const sharedAdapter = createMemoryAdapter(15); // 15 s: oidc-provider's default clockTolerance
 const accessTokenClaims = settings.access_token_claims ?? [];
 const useGrantedResource = settings.use_granted_resource ?? true;
 
@@ -110,6 +114,7 @@ function resourceServers(jwks) {
 function buildConfiguration(jwks) {
   const servers = resourceServers(jwks);
   return {
+    adapter: sharedAdapter,
     clients: structuredClone(settings.clients ?? []),
     jwks: structuredClone(jwks),
     cookies: { keys: cookieKeys },
