@@ -55,7 +55,7 @@ def _oauth_client(provider: OidcProvider, settings: Settings) -> AsyncOAuth2Clie
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
         timeout=10,
-        transport=provider._transport,
+        transport=provider.transport,
     )
 
 

@@ -63,6 +63,11 @@ class OidcProvider:
     def name(self) -> str:
         return self.config.name
 
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """The HTTP transport for talking to the provider (None: the network)."""
+        return self._transport
+
     def http_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=10, transport=self._transport)
 
