@@ -145,6 +145,24 @@ def auth(username: str, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(username, **claims)}"}
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 answer with this status and the stable type ``urn:eam:problem:<code>``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    body = response.json()
+    assert body["type"] == f"urn:eam:problem:{code}"
+    assert body["status"] == status
+    return body
+
+
+def error_fields(response: Any) -> set[str]:
+    """The fields a validation problem names."""
+    return {error["field"] for error in response.json()["errors"]}
+
+
 class Api:
     """A thin HTTP client with the steps most tests share."""
 

@@ -6,17 +6,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from tests.conftest import Api, Clock, auth, casbin_rows
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"] == f"urn:eam:problem:{code}"
-    return body
+from tests.conftest import PROBLEM_JSON, Api, Clock, assert_problem, auth, casbin_rows
 
 
 async def manager_rows(app: Litestar) -> set[tuple[str, ...]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -12,11 +11,9 @@ from litestar import Litestar
 from eam.app import create_app
 from eam.catalogue.loader import CatalogueError, load_catalogue_file
 from eam.settings import PROJECT_ROOT, Settings
-from tests.conftest import Api, casbin_rows
+from tests.conftest import Api, assert_problem, casbin_rows
 
 SHIPPED = PROJECT_ROOT / "policies" / "catalogue.toml"
-PROBLEM_JSON = "application/problem+json"
-
 BASE = """\
 # A small catalogue for the loader tests.
 # Each broken variant below changes one thing in it.
@@ -123,14 +120,6 @@ def policies_dir(directory: Path, catalogue_text: str) -> Path:
         shutil.copy(PROJECT_ROOT / "policies" / name, directory / name)
     (directory / "catalogue.toml").write_text(catalogue_text, encoding="utf-8")
     return directory
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"] == f"urn:eam:problem:{code}"
-    return body
 
 
 # --- the loader ---------------------------------------------------------------------------------

@@ -6,22 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"] == f"urn:eam:problem:{code}"
-    assert body["status"] == status
-    return body
-
-
-def error_fields(response: Any) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
+from tests.conftest import Api, assert_problem, error_fields
 
 
 async def audit_actions(api: Api, target_id: str) -> list[str]:

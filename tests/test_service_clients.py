@@ -21,22 +21,7 @@ from sqlalchemy import select
 
 from eam.database import transaction
 from eam.service_clients.models import ServiceClient
-from tests.conftest import Api, Clock
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"] == f"urn:eam:problem:{code}"
-    assert body["status"] == status
-    return body
-
-
-def error_fields(response: Any) -> set[str]:
-    return {error["field"] for error in response.json()["errors"]}
+from tests.conftest import Api, Clock, assert_problem, error_fields
 
 
 async def create(

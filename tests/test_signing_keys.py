@@ -22,9 +22,7 @@ from eam.database import transaction
 from eam.housekeeping import maintain_keys
 from eam.settings import Settings
 from eam.signing_keys.models import SigningKey
-from tests.conftest import Api, Clock, serve_in_process
-
-PROBLEM_JSON = "application/problem+json"
+from tests.conftest import Api, Clock, assert_problem, serve_in_process
 
 #: RFC 7638 section 3.2: the members that make up the thumbprint, per key type.
 THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
@@ -40,15 +38,6 @@ def rfc7638_thumbprint(jwk: dict[str, Any]) -> str:
 
 def b64url_int(value: str) -> int:
     return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
-
-
-def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["type"] == f"urn:eam:problem:{code}"
-    assert body["status"] == status
-    return body
 
 
 def timestamp(value: str | None) -> dt.datetime | None:
