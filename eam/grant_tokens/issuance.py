@@ -32,6 +32,8 @@ from eam.signing_keys.keyring import KeyRing
 
 #: RFC 9068 section 2.1: the ``typ`` header of a JWT access token.
 ACCESS_TOKEN_TYP = "at+jwt"
+#: An assignment ending within this is left out: ``exp`` has whole seconds and must not pass it.
+MIN_REMAINING = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,6 @@ async def active_register_access(
     application: str,
     selectors: list[Selector],
     now: dt.datetime,
-    min_remaining: dt.timedelta = dt.timedelta(seconds=1),
-    field_prefix: str = "$",
 ) -> list[tuple[Assignment, Organisation]]:
     stmt = (
         select(Assignment, Organisation)
@@ -91,7 +91,7 @@ async def active_register_access(
             Assignment.user_id == user_id,
             Assignment.application == application,
             is_active(now),
-            or_(Assignment.valid_until.is_(None), Assignment.valid_until >= now + min_remaining),
+            or_(Assignment.valid_until.is_(None), Assignment.valid_until >= now + MIN_REMAINING),
             Organisation.status == ORG_ACTIVE,
         )
         .order_by(Organisation.nihdi, Assignment.register_code, Assignment.id)
@@ -102,7 +102,7 @@ async def active_register_access(
         if selector.register is not None:
             parts.append(Assignment.register_code == selector.register)
         if selector.organisation is not None:
-            parts.append(_organisation_condition(selector.organisation, f"{field_prefix}.organisation"))
+            parts.append(_organisation_condition(selector.organisation, "$.organisation"))
         conditions.append(parts)
     if conditions and all(conditions):  # a selector without parts selects everything
         stmt = stmt.where(or_(*(and_(*parts) for parts in conditions)))

@@ -105,7 +105,8 @@ def token_source_for(sources: list[TokenSource], token: str, own_issuer: str) ->
 async def provide_context(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[Context, None]:
     """Authenticate, then open the request's one transaction and hand out its context.
 
-    Authentication happens before any database work, so refused credentials cost no connection.
+    A bearer token is checked before any database work, so refused tokens cost no connection; a
+    session cookie can only be checked against its row, inside the transaction.
     The transaction is opened and closed here, in the same dependency: Litestar runs a
     generator's cleanup only once every dependency of the handler has been resolved.
     """
@@ -156,6 +157,6 @@ async def provide_session(state: State, request: Request[Any, Any, Any]) -> Asyn
 
     Handlers marked ``opt={"read_only": True}`` get a read-only transaction whatever the method.
     """
-    read_only = request.method in ("GET", "HEAD") or bool(request.route_handler.opt.get("read_only"))
+    read_only = request.method in SAFE_METHODS or bool(request.route_handler.opt.get("read_only"))
     async with transaction(state.sessionmaker, read_only=read_only) as session:
         yield session
