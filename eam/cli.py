@@ -211,7 +211,8 @@ def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitab
     try:
         return asyncio.run(run())
     except EAMError as exc:
-        raise click.ClickException(exc.detail) from None
+        fields = [f"{error['field']}: {error['message']}" for error in exc.extensions.get("errors") or []]
+        raise click.ClickException("; ".join([exc.detail, *fields])) from None
 
 
 @main.group()
@@ -246,11 +247,14 @@ def keys_list() -> None:
 
 @main.group()
 def clients() -> None:
-    """Service clients (downstream applications that introspect and revoke grant tokens)."""
+    """Service clients: downstream applications and automation (client credentials)."""
 
 
-def _print_credentials(client: Any, secret: str) -> None:
-    click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret, "audiences": list(client.audiences)}))
+def _print_credentials(client: Any, secret: str, scopes: list[str] | None = None) -> None:
+    shown = {"client_id": client.client_id, "client_secret": secret, "audiences": list(client.audiences)}
+    if scopes is not None:
+        shown["scopes"] = scopes
+    click.echo(json.dumps(shown))
     click.echo("the secret is shown once: store it now", err=True)
 
 
@@ -258,22 +262,30 @@ def _print_credentials(client: Any, secret: str) -> None:
 @click.option("--name", required=True, help="Who the client is, e.g. 'healthstat production'.")
 @click.option("--audience", "audiences", multiple=True, required=True, help="Application it serves (repeatable).")
 @click.option("--client-id", default=None, help="The id to use (default: generated).")
-def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None) -> None:
-    """Register a service client and print its id and secret (as JSON)."""
+@click.option("--scope", "scopes", multiple=True, help="Scope it may ask for with client credentials (repeatable; default tokens:introspect).")
+def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None, scopes: tuple[str, ...]) -> None:
+    """Register a service client and print its id, secret and scopes (as JSON)."""
     import msgspec
 
+    from eam.authz.enforcer import read_permissions
     from eam.catalogue.loader import load_catalogue_file
     from eam.catalogue.service import Catalogue
     from eam.service_clients.schemas import ServiceClientCreate
+    from eam.service_clients.scopes import defined_scopes
     from eam.service_clients.service import create_client
 
     settings = _settings()
+    fields = {"name": name, "audiences": list(audiences), "client_id": client_id, "scopes": list(scopes) or None}
     try:
-        data = msgspec.convert({"name": name, "audiences": list(audiences), "client_id": client_id}, ServiceClientCreate)
+        data = msgspec.convert(fields, ServiceClientCreate)
     except msgspec.ValidationError as exc:
         raise click.ClickException(str(exc)) from None
     catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
-    _print_credentials(*_run_as_operator(settings, lambda session, auditor: create_client(session, auditor, catalogue, data)))
+    defined = defined_scopes(read_permissions(settings.permissions_file))
+    client, granted, secret = _run_as_operator(
+        settings, lambda session, auditor: create_client(session, auditor, catalogue, data, defined)
+    )
+    _print_credentials(client, secret, granted)
 
 
 @clients.command("rotate-secret")

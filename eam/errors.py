@@ -135,6 +135,8 @@ class OAuthError(EAMError):
     status = 400
     error: ClassVar[str] = "invalid_request"
     media_type: ClassVar[str] = "application/json"
+    #: The ``WWW-Authenticate`` challenge sent with the error, if any.
+    challenge: ClassVar[str | None] = None
 
 
 class OAuthInvalidRequest(OAuthError):
@@ -150,6 +152,35 @@ class OAuthInvalidClient(OAuthError):
     code = "oauth-invalid-client"
     title = "Client authentication failed"
     error = "invalid_client"
+    challenge = 'Basic realm="eam"'
+
+
+class OAuthInvalidScope(OAuthError):
+    """RFC 6749 section 5.2: a requested scope is unknown or not granted to the client."""
+
+    code = "oauth-invalid-scope"
+    title = "The requested scope is not granted"
+    error = "invalid_scope"
+
+
+class OAuthInvalidToken(OAuthError):
+    """RFC 6750 section 3.1: the bearer token authorizing the call is invalid, expired or revoked."""
+
+    status = 401
+    code = "oauth-invalid-token"
+    title = "The bearer token is not valid"
+    error = "invalid_token"
+    challenge = 'Bearer realm="eam", error="invalid_token"'
+
+
+class OAuthInsufficientScope(OAuthError):
+    """RFC 6750 section 3.1: the bearer token is valid but lacks the scope this call needs."""
+
+    status = 403
+    code = "oauth-insufficient-scope"
+    title = "The token lacks the scope this call needs"
+    error = "insufficient_scope"
+    challenge = 'Bearer realm="eam", error="insufficient_scope"'
 
 
 class OAuthUnsupportedGrantType(OAuthError):

@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: The grant-token issuer (``iss``) and the base of every published endpoint URL.
     issuer: str | None = None
     grant_token_ttl_seconds: int = 300
+    #: Lifetime of a service token (OAuth client credentials, for EAM's own API).
+    service_token_ttl_seconds: int = 300
     grant_signing_alg: SigningAlgorithm = "ES256"
     #: Fernet keys; the first encrypts new signing keys, all of them decrypt (so the KEK can rotate).
     key_encryption_keys: tuple[str, ...] = (DEV_KEY_ENCRYPTION_KEY,)
@@ -69,6 +71,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_providers: tuple[OidcProviderConfig, ...] = ()
     #: Lifetime of a browser session after sign-in.
     session_ttl_seconds: int = 8 * 3600
+
+    @property
+    def longest_token_ttl_seconds(self) -> int:
+        """How long a token EAM signs may live: a key stays published this long (plus leeway) after rotation."""
+        return max(self.grant_token_ttl_seconds, self.service_token_ttl_seconds)
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +132,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_WORKERS": "workers",
             "EAM_DATABASE_POOL_SIZE": "database_pool_size",
             "EAM_GRANT_TOKEN_TTL_SECONDS": "grant_token_ttl_seconds",
+            "EAM_SERVICE_TOKEN_TTL_SECONDS": "service_token_ttl_seconds",
             "EAM_SIGNING_KEY_ROTATION_DAYS": "signing_key_rotation_days",
             "EAM_TOKEN_LEEWAY_SECONDS": "token_leeway_seconds",
             "EAM_SESSION_TTL_SECONDS": "session_ttl_seconds",
@@ -186,6 +194,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_DEV_TOKEN_SECRET must be at least 32 characters")
         if not 30 <= self.grant_token_ttl_seconds <= 3600:
             raise SettingsError("EAM_GRANT_TOKEN_TTL_SECONDS must be between 30 and 3600")
+        if not 30 <= self.service_token_ttl_seconds <= 3600:
+            raise SettingsError("EAM_SERVICE_TOKEN_TTL_SECONDS must be between 30 and 3600")
         if not 60 <= self.session_ttl_seconds <= 7 * 24 * 3600:
             raise SettingsError("EAM_SESSION_TTL_SECONDS must be between 60 and 604800")
         if not 0 <= self.token_leeway_seconds <= 300:

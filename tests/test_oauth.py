@@ -243,7 +243,7 @@ async def test_token_exchange_with_a_wrong_client_secret_is_invalid_client(api: 
     ("form", "status", "error"),
     [
         pytest.param({"grant_type": None}, 400, "invalid_request", id="missing-grant-type"),
-        pytest.param({"grant_type": "client_credentials"}, 400, "unsupported_grant_type", id="other-grant-type"),
+        pytest.param({"grant_type": "password"}, 400, "unsupported_grant_type", id="other-grant-type"),
         pytest.param({"subject_token": None}, 400, "invalid_request", id="missing-subject-token"),
         pytest.param({"subject_token": "not-a-jwt"}, 400, "invalid_request", id="invalid-subject-token"),
         pytest.param({"subject_token_type": "urn:ietf:params:oauth:token-type:saml2"}, 400, "invalid_request", id="unsupported-subject-token-type"),
@@ -382,8 +382,10 @@ async def test_introspection_with_a_user_bearer_token_is_401(api: Api) -> None:
     _, _, access_token = await carol_token(api)
     await create_client(api)
     response = await api.post("/oauth2/introspect", "carol", data={"token": access_token})
-    assert_oauth_error(response, 401, "invalid_client")
-    assert response.headers["www-authenticate"].startswith("Basic")
+    # RFC 6750 section 3.1: a bearer credential that is not a service token is an invalid token.
+    body = assert_oauth_error(response, 401, "invalid_token")
+    assert "person" in body["error_description"]
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_introspection_with_a_wrong_secret_is_401(api: Api) -> None:
@@ -786,7 +788,8 @@ async def test_server_metadata(api: Api, settings) -> None:
     assert body["introspection_endpoint"] == f"{issuer}/oauth2/introspect"
     assert body["revocation_endpoint"] == f"{issuer}/oauth2/revoke"
     assert body["jwks_uri"] == f"{issuer}/.well-known/jwks.json"
-    assert body["grant_types_supported"] == [TOKEN_EXCHANGE]
+    assert body["grant_types_supported"] == [TOKEN_EXCHANGE, "client_credentials"]
+    assert {"tokens:introspect", "organisations:read", "audit:read"} <= set(body["scopes_supported"])
     assert body["authorization_details_types_supported"] == [REGISTER_ACCESS]
     assert "client_secret_basic" in body["introspection_endpoint_auth_methods_supported"]
     assert "client_secret_post" in body["introspection_endpoint_auth_methods_supported"]

@@ -143,7 +143,7 @@ async def test_a_client_id_outside_the_pattern_is_refused(api: Api, client_id: s
 
 
 async def test_other_body_problems_are_listed_by_field(api: Api) -> None:
-    response = await api.post("/v1/service-clients", json={"name": "", "audiences": [], "secret": "mine"})
+    response = await api.post("/v1/service-clients", json={"name": "", "audiences": "healthstat", "secret": "mine"})
     assert_problem(response, 422, "validation-error")
     assert {"$.name", "$.audiences", "$.secret"} <= error_fields(response)
 

@@ -36,9 +36,15 @@ REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "authorization_deta
 
 
 async def verified_claims(
-    session: AsyncSession, keyring: KeyRing, settings: Settings, token: str, now: dt.datetime
+    session: AsyncSession,
+    keyring: KeyRing,
+    settings: Settings,
+    token: str,
+    now: dt.datetime,
+    *,
+    required: list[str] = REQUIRED_CLAIMS,
 ) -> dict[str, Any] | None:
-    """The claims of an unexpired grant token signed by a published EAM key, else None."""
+    """The claims of an unexpired token (grant or service) signed by a published EAM key, else None."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -56,7 +62,7 @@ async def verified_claims(
             algorithms=[key.alg],
             issuer=settings.issuer_url,
             # Times are checked against the service clock below; audiences by the caller.
-            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False, "require": REQUIRED_CLAIMS},
+            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False, "require": required},
         )
     except jwt.PyJWTError:
         return None

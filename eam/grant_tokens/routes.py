@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, post
 
+from eam.errors import Forbidden
 from eam.grant_tokens.issuance import Selector, issue_grant_token
 from eam.grant_tokens.schemas import GrantTokenOut, GrantTokenRequest
 from eam.web.context import Context
@@ -20,6 +21,8 @@ class GrantTokenController(Controller):
         status_code=200,
     )
     async def issue(self, ctx: Context, data: GrantTokenRequest) -> Response[GrantTokenOut]:
+        if ctx.client_id is not None:
+            raise Forbidden("grant tokens list a person's assignments; a service client holds none")
         ctx.catalogue.require_application(data.application)
         if data.register is not None:
             await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)

@@ -11,9 +11,13 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.recorder import Auditor
+from eam.authz.enforcer import Authorizer
+from eam.authz.policy_store import PLATFORM_DOMAIN
 from eam.errors import (
     NoActiveAssignment,
+    OAuthInsufficientScope,
     OAuthInvalidClient,
+    OAuthInvalidToken,
     OAuthInvalidRequest,
     OAuthInvalidTarget,
     OAuthUnsupportedGrantType,
@@ -28,11 +32,17 @@ from eam.oauth.forms import OAuthForm, read_form
 from eam.oauth.metadata import server_metadata
 from eam.oauth.token_exchange import GRANT_TYPE, TokenExchangeOut, parse_exchange
 from eam.service_clients.models import ServiceClient
+from eam.service_clients.scopes import client_allows, defined_scopes
 from eam.service_clients.service import authenticate_client, credentials_from
+from eam.service_clients.tokens import GRANT_TYPE as CLIENT_CREDENTIALS
+from eam.service_clients.tokens import ServiceTokenOut, issue_service_token, looks_like_service_token, service_caller
 from eam.users.service import user_for_identity
-from eam.web.context import authenticate, bearer_token, provide_session, request_id_of
+from eam.web.context import authenticate, bearer_token, provide_session, request_id_of, unverified_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+INTROSPECT = (PLATFORM_DOMAIN, "grant_token", "introspect")
+
+
 async def _client(request: Request[Any, Any, Any], form: OAuthForm, db: AsyncSession) -> ServiceClient | None:
     credentials = credentials_from(request.headers.get("authorization"), form.single_values())
     if credentials is None:
@@ -46,12 +56,21 @@ class OAuthController(Controller):
     dependencies = {"db": Provide(provide_session)}
     security = [{}]
 
-    @post("/token", status_code=200, operation_id="exchangeToken", summary="Token exchange (RFC 8693): your access token for a grant token")
-    async def token(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[TokenExchangeOut]:
+    @post(
+        "/token",
+        status_code=200,
+        operation_id="requestToken",
+        summary="Token endpoint: token exchange (RFC 8693) for grant tokens, client credentials for service tokens",
+    )
+    async def token(
+        self, request: Request[Any, Any, Any], state: State, db: AsyncSession
+    ) -> Response[TokenExchangeOut | ServiceTokenOut]:
         form = await read_form(request)
         grant_type = form.require("grant_type")
+        if grant_type == CLIENT_CREDENTIALS:
+            return await self._client_credentials(request, state, db, form)
         if grant_type != GRANT_TYPE:
-            raise OAuthUnsupportedGrantType(f"EAM supports grant_type {GRANT_TYPE}")
+            raise OAuthUnsupportedGrantType(f"EAM supports grant_type {GRANT_TYPE} and {CLIENT_CREDENTIALS}")
         exchange = parse_exchange(form, state.catalogue)
         client = await _client(request, form, db)
         if client is not None and exchange.application not in client.audiences:
@@ -85,12 +104,45 @@ class OAuthController(Controller):
         )
         return Response(body, headers=NO_STORE)
 
-    @post("/introspect", status_code=200, operation_id="introspectToken", summary="Token introspection (RFC 7662), for service clients", opt={"read_only": True})
-    async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
-        form = await read_form(request)
+    async def _client_credentials(
+        self, request: Request[Any, Any, Any], state: State, db: AsyncSession, form: OAuthForm
+    ) -> Response[TokenExchangeOut | ServiceTokenOut]:
+        """RFC 6749 section 4.4: a service token for EAM's own API, for scopes the client holds."""
         client = await _client(request, form, db)
         if client is None:
-            raise OAuthInvalidClient("introspection is for service clients: authenticate with client_id and client_secret")
+            raise OAuthInvalidClient("client_credentials needs client authentication (client_id and client_secret)")
+        issued = await issue_service_token(db, state.keyring, state.settings, client, form.get("scope"), state.clock())
+        return Response(issued, headers=NO_STORE)
+
+    @post(
+        "/introspect",
+        status_code=200,
+        operation_id="introspectToken",
+        summary="Token introspection (RFC 7662), for service clients holding the tokens:introspect scope",
+        opt={"read_only": True},
+    )
+    async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
+        """RFC 7662 section 2.1: the caller authenticates as a client, or with a service token (RFC 6750)."""
+        form = await read_form(request)
+        client = await _client(request, form, db)
+        authz: Authorizer = state.authorizer
+        await authz.refresh(db)
+        if client is not None:
+            if not client_allows(authz, client.client_id, None, *INTROSPECT):
+                raise OAuthInsufficientScope(f"client {client.client_id!r} does not hold the tokens:introspect scope")
+        elif request.headers.get("authorization", "").lower().startswith("bearer "):
+            token = bearer_token(request)
+            try:
+                if not looks_like_service_token(unverified_claims(token), state.settings.issuer_url):
+                    raise Unauthenticated("introspection takes a service token from /oauth2/token, not a person's token")
+                caller = await service_caller(db, state.keyring, state.settings, token, state.clock())
+            except Unauthenticated as exc:
+                raise OAuthInvalidToken(exc.detail) from None
+            client = caller.client
+            if not client_allows(authz, client.client_id, caller.scopes, *INTROSPECT):
+                raise OAuthInsufficientScope("introspection needs a service token with the tokens:introspect scope")
+        else:
+            raise OAuthInvalidClient("introspection is for service clients: authenticate with client_id and client_secret, or a service token")
         result = await introspection.introspect(
             db, state.keyring, state.settings, form.require("token"), state.clock(), audiences=list(client.audiences)
         )
@@ -134,5 +186,6 @@ class MetadataController(Controller):
 
     @get("/oauth-authorization-server", operation_id="getServerMetadata", summary="Authorization server metadata (RFC 8414)")
     async def metadata(self, state: State, db: AsyncSession) -> Response[dict[str, Any]]:
-        body = await server_metadata(db, state.settings, state.catalogue, state.clock())
+        scopes = defined_scopes(state.authorizer.static_rules)
+        body = await server_metadata(db, state.settings, state.catalogue, scopes, state.clock())
         return Response(body, headers={"Cache-Control": "public, max-age=3600"})

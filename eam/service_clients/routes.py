@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, get, post, put
 from litestar.params import Parameter
 from sqlalchemy import select
 
@@ -13,7 +13,9 @@ from eam.service_clients.schemas import (
     ServiceClientCreate,
     ServiceClientCredentials,
     ServiceClientOut,
+    ServiceClientScopes,
 )
+from eam.service_clients.scopes import defined_scopes, held_scopes
 from eam.web.context import Context
 from eam.web.pagination import Cursor, Limit, Page, fetch_page
 
@@ -29,26 +31,37 @@ class ServiceClientController(Controller):
         ctx.require(PLATFORM_DOMAIN, "service_client", "read")
         stmt = select(ServiceClient).order_by(ServiceClient.client_id)
         rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
-        return Page(items=[service.client_out(row) for row in rows], next_cursor=next_cursor)
+        scopes = await held_scopes(ctx.session, [row.client_id for row in rows])
+        return Page(items=[service.client_out(row, scopes[row.client_id]) for row in rows], next_cursor=next_cursor)
 
     @post(operation_id="createServiceClient", summary="Register a service client; its secret is shown once")
     async def create_client(self, ctx: Context, data: ServiceClientCreate) -> ServiceClientCredentials:
         ctx.require(PLATFORM_DOMAIN, "service_client", "create")
-        client, secret = await service.create_client(ctx.session, ctx.audit, ctx.catalogue, data)
-        return ServiceClientCredentials(client=service.client_out(client), client_secret=secret)
+        client, scopes, secret = await service.create_client(
+            ctx.session, ctx.audit, ctx.catalogue, data, defined_scopes(ctx.authz.static_rules)
+        )
+        return ServiceClientCredentials(client=service.client_out(client, scopes), client_secret=secret)
 
     @get("/{client_id:str}", operation_id="getServiceClient", summary="Show a service client")
     async def get_client(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientOut:
         ctx.require(PLATFORM_DOMAIN, "service_client", "read")
-        return service.client_out(await service.get_client(ctx.session, client_id))
+        client = await service.get_client(ctx.session, client_id)
+        return service.client_out(client, await service.scopes_of(ctx.session, client))
+
+    @put("/{client_id:str}/scopes", operation_id="setServiceClientScopes", summary="Set the scopes a client may ask for; removed ones stop working at once")
+    async def set_scopes(self, ctx: Context, client_id: ClientIdPath, data: ServiceClientScopes) -> ServiceClientOut:
+        ctx.require(PLATFORM_DOMAIN, "service_client", "update")
+        client, scopes = await service.set_scopes(ctx.session, ctx.audit, client_id, data.scopes, defined_scopes(ctx.authz.static_rules))
+        return service.client_out(client, scopes)
 
     @post("/{client_id:str}/rotate-secret", status_code=200, operation_id="rotateServiceClientSecret", summary="Replace the secret; the old one stops working at once")
     async def rotate_secret(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientCredentials:
         ctx.require(PLATFORM_DOMAIN, "service_client", "update")
         client, secret = await service.rotate_secret(ctx.session, ctx.audit, client_id)
-        return ServiceClientCredentials(client=service.client_out(client), client_secret=secret)
+        scopes = await service.scopes_of(ctx.session, client)
+        return ServiceClientCredentials(client=service.client_out(client, scopes), client_secret=secret)
 
     @post("/{client_id:str}/disable", status_code=200, operation_id="disableServiceClient", summary="Disable a service client")
     async def disable_client(self, ctx: Context, client_id: ClientIdPath) -> ServiceClientOut:
         ctx.require(PLATFORM_DOMAIN, "service_client", "update")
-        return service.client_out(await service.disable_client(ctx.session, ctx.audit, client_id))
+        return service.client_out(await service.disable_client(ctx.session, ctx.audit, client_id), [])

@@ -19,9 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.recorder import Auditor
 from eam.catalogue.service import Catalogue
-from eam.errors import AlreadyExists, Conflict, NotFound, OAuthInvalidClient
+from eam.errors import (
+    AlreadyExists,
+    Conflict,
+    FieldError,
+    NotFound,
+    OAuthInvalidClient,
+    ValidationFailed,
+)
 from eam.service_clients.models import ACTIVE, DISABLED, ServiceClient
 from eam.service_clients.schemas import ServiceClientCreate, ServiceClientOut
+from eam.service_clients.scopes import check_scopes, held_scopes, replace_scopes
+
+#: What a client created without ``scopes`` may do: introspect its applications' grant tokens.
+DEFAULT_SCOPES = ("tokens:introspect",)
 
 
 def secret_digest(secret: str) -> str:
@@ -32,11 +43,12 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def client_out(client: ServiceClient) -> ServiceClientOut:
+def client_out(client: ServiceClient, scopes: list[str]) -> ServiceClientOut:
     return ServiceClientOut(
         client_id=client.client_id,
         name=client.name,
         audiences=list(client.audiences),
+        scopes=list(scopes),
         status=client.status,  # type: ignore[arg-type]
         secret_created_at=client.secret_created_at,
         created_at=client.created_at,
@@ -45,10 +57,20 @@ def client_out(client: ServiceClient) -> ServiceClientOut:
 
 
 async def create_client(
-    session: AsyncSession, auditor: Auditor, catalogue: Catalogue, data: ServiceClientCreate
-) -> tuple[ServiceClient, str]:
+    session: AsyncSession, auditor: Auditor, catalogue: Catalogue, data: ServiceClientCreate, defined_scopes: list[str]
+) -> tuple[ServiceClient, list[str], str]:
+    """A new client with the scopes asked for (or the default); the secret is returned once."""
     for index, audience in enumerate(data.audiences):
         catalogue.require_application(audience, f"$.audiences[{index}]")
+    if data.scopes is None:
+        scopes = list(DEFAULT_SCOPES) if data.audiences else []
+    else:
+        scopes = check_scopes(data.scopes, defined_scopes, "$.scopes")
+    if not scopes and not data.audiences:
+        raise ValidationFailed(
+            "a service client needs an audience or a scope, or it can do nothing",
+            [FieldError("$.audiences", "give at least one application"), FieldError("$.scopes", "or at least one scope", allowed=defined_scopes)],
+        )
     client_id = data.client_id or f"client-{secrets.token_hex(8)}"
     if await session.get(ServiceClient, client_id) is not None:
         raise AlreadyExists(f"a service client {client_id!r} exists already", existing=f"/v1/service-clients/{client_id}")
@@ -66,8 +88,29 @@ async def create_client(
     )
     session.add(client)
     await session.flush()
-    auditor.record("service_client.created", target_type="service_client", target_id=client_id, after=client.snapshot())
-    return client, secret
+    await replace_scopes(session, client_id, scopes)
+    auditor.record("service_client.created", target_type="service_client", target_id=client_id, after={**client.snapshot(), "scopes": scopes})
+    return client, scopes, secret
+
+
+async def set_scopes(
+    session: AsyncSession, auditor: Auditor, client_id: str, scopes: list[str], defined_scopes: list[str]
+) -> tuple[ServiceClient, list[str]]:
+    """Grant exactly ``scopes``: tokens already issued lose a removed scope at their next call."""
+    client = await get_client(session, client_id)
+    if client.status != ACTIVE:
+        raise Conflict(f"service client {client_id!r} is disabled")
+    wanted = check_scopes(scopes, defined_scopes, "$.scopes")
+    before, after = await replace_scopes(session, client_id, wanted)
+    if before != after:
+        client.updated_at = auditor.now
+        await session.flush()
+        auditor.record("service_client.scopes_changed", target_type="service_client", target_id=client_id, before={"scopes": before}, after={"scopes": after})
+    return client, after
+
+
+async def scopes_of(session: AsyncSession, client: ServiceClient) -> list[str]:
+    return (await held_scopes(session, [client.client_id]))[client.client_id]
 
 
 async def get_client(session: AsyncSession, client_id: str) -> ServiceClient:
@@ -102,8 +145,10 @@ async def disable_client(session: AsyncSession, auditor: Auditor, client_id: str
     )
     if result.rowcount != 1:
         raise Conflict(f"service client {client_id!r} is disabled already")
+    # A disabled client holds nothing: its scope rows go in the same transaction.
+    scopes, _ = await replace_scopes(session, client_id, [])
     await session.refresh(client)
-    auditor.record("service_client.disabled", target_type="service_client", target_id=client_id, before=before, after=client.snapshot())
+    auditor.record("service_client.disabled", target_type="service_client", target_id=client_id, before={**before, "scopes": scopes}, after=client.snapshot())
     return client
 
 

@@ -104,9 +104,9 @@ async def published_keys(session: AsyncSession, now: dt.datetime) -> list[Signin
 
 
 async def rotate(session: AsyncSession, settings: Settings, auditor: Auditor, *, reason: str) -> SigningKey:
-    """Make a new key current; the old one keeps verifying until its tokens have expired."""
+    """Make a new key current; the old one keeps verifying until its tokens (grant and service) have expired."""
     now = auditor.now
-    keep_until = now + dt.timedelta(seconds=settings.grant_token_ttl_seconds + settings.token_leeway_seconds)
+    keep_until = now + dt.timedelta(seconds=settings.longest_token_ttl_seconds + settings.token_leeway_seconds)
     old = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
     if old is not None:
         result = await session.execute(

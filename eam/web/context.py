@@ -26,6 +26,8 @@ from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
 from eam.auth.sessions import CSRF_HEADER, SESSION_COOKIE, session_user
 from eam.errors import Forbidden, Unauthenticated
+from eam.service_clients.scopes import client_allows, client_subject
+from eam.service_clients.tokens import SERVICE_AUDIENCE, looks_like_service_token, service_account, service_caller
 from eam.settings import Settings
 from eam.signing_keys.keyring import KeyRing
 from eam.users.models import User
@@ -47,19 +49,27 @@ class Context:
     audit: Auditor
     now: dt.datetime
     keyring: KeyRing
+    #: Set when a service client calls with a service token: its id and the token's scopes.
+    client_id: str | None = None
+    scopes: frozenset[str] = frozenset()
 
     @property
     def subject(self) -> str:
-        return user_subject(self.user.id)
+        return client_subject(self.client_id) if self.client_id else user_subject(self.user.id)
 
     @property
     def policies(self) -> PolicyStore:
         return PolicyStore(self.session)
 
     def require(self, domain: str, obj: str, action: str) -> None:
-        self.authz.require(self.subject, domain, obj, action)
+        if not self.allows(domain, obj, action):
+            what = obj.split(":")[0].replace("_", " ")
+            held = f" with the scopes {' '.join(sorted(self.scopes))}" if self.client_id else ""
+            raise Forbidden(f"not allowed to {action} {what} here{held}")
 
     def allows(self, domain: str, obj: str, action: str) -> bool:
+        if self.client_id is not None:
+            return client_allows(self.authz, self.client_id, self.scopes, domain, obj, action)
         return self.authz.allows(self.subject, domain, obj, action)
 
     def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
@@ -88,13 +98,25 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-def token_source_for(sources: list[TokenSource], token: str, own_issuer: str) -> TokenSource:
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The payload before any check, only to route the token to the checks that apply."""
     try:
-        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise Unauthenticated("the bearer token is not a JWT this service accepts") from None
+    if not isinstance(claims, dict):
+        raise Unauthenticated("the bearer token is not a JWT this service accepts")
+    return claims
+
+
+def token_source_for(sources: list[TokenSource], token: str, own_issuer: str) -> TokenSource:
+    """Where a person's token is verified. EAM's own tokens are not people's credentials."""
+    claims = unverified_claims(token)
+    issuer = claims.get("iss")
     if issuer == own_issuer:
-        # RFC 8725 section 3.12: EAM's own tokens are for downstream applications, never EAM credentials.
+        if claims.get("aud") == SERVICE_AUDIENCE:
+            raise Unauthenticated("a service token does not stand for a person; this needs a person's token")
+        # RFC 8725 section 3.12: grant tokens are for downstream applications, never EAM credentials.
         raise Unauthenticated("grant tokens are for downstream applications; sign in to call EAM's API")
     for source in sources:
         if source.accepts(issuer if isinstance(issuer, str) else None):
@@ -113,25 +135,33 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
     settings: Settings = state.settings
     clock: Clock = state.clock
     cookie = request.cookies.get(SESSION_COOKIE)
-    identity = None
+    identity = service_token = None
     if "authorization" in request.headers or not cookie:
-        identity = await authenticate(state, bearer_token(request))
+        token = bearer_token(request)
+        if looks_like_service_token(unverified_claims(token), settings.issuer_url):
+            service_token = token  # verified inside the transaction: its key and client are rows
+        else:
+            identity = await authenticate(state, token)
     elif request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
     async with transaction(state.sessionmaker, read_only=request.method in SAFE_METHODS) as session:
         now = clock()
-        if identity is not None:
+        caller = None
+        if service_token is not None:
+            caller = await service_caller(session, state.keyring, settings, service_token, now)
+            user = await service_account(session, caller.client, settings.national_number_key, now)
+        elif identity is not None:
             user = await user_for_identity(session, identity, settings.national_number_key, now)
         else:
             user = await session_user(session, cookie, now)
         authz: Authorizer = state.authorizer
         await authz.refresh(session)
-        if settings.is_platform_admin(user.issuer, user.subject):
+        if caller is None and settings.is_platform_admin(user.issuer, user.subject):
             authz.add_config_admin(user_subject(user.id))
         auditor = Auditor(
             session=session,
             actor_id=user.id,
-            actor=f"{user.display_name} <{user.subject}>",
+            actor=caller.actor if caller else f"{user.display_name} <{user.subject}>",
             now=now,
             http_request_id=request_id_of(request),
         )
@@ -144,6 +174,8 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             audit=auditor,
             now=now,
             keyring=state.keyring,
+            client_id=caller.client.client_id if caller else None,
+            scopes=caller.scopes if caller else frozenset(),
         )
 
 

@@ -61,7 +61,7 @@ def problem_response(
 def handle_eam_error(request: Request[Any, Any, Any], exc: EAMError) -> Response[dict[str, Any]]:
     if isinstance(exc, OAuthError):
         # RFC 6749 section 5.2 members first; invalid_client answers with a Basic challenge.
-        headers = {"WWW-Authenticate": 'Basic realm="eam"'} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": exc.challenge} if exc.challenge else None
         return problem_response(
             request,
             exc.status,
