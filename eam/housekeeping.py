@@ -1,4 +1,5 @@
-"""Periodic housekeeping: record expiries that are already in effect.
+"""Periodic housekeeping: record expiries that are already in effect, maintain signing keys,
+and drop expired sign-in state.
 
 Expiry never waits for this task: a pending request past its expiry and an assignment past
 ``valid_until`` read as expired at once everywhere. This sweep only writes the state change and
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from eam.access_requests.workflow import expire_due as expire_requests
 from eam.assignments.service import expire_due as expire_assignments
 from eam.audit.recorder import Auditor
+from eam.auth.sessions import forget_expired_sign_ins
 from eam.database import Clock, transaction
 from eam.errors import Conflict
 from eam.grant_tokens.introspection import forget_expired_revocations
@@ -34,6 +36,11 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) ->
         requests = await expire_requests(session, auditor, auditor.now)
         assignments = await expire_assignments(session, auditor, auditor.now)
     return requests, assignments
+
+
+async def forget_sign_ins(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> tuple[int, int]:
+    async with transaction(sessionmaker) as session:
+        return await forget_expired_sign_ins(session, clock())
 
 
 async def maintain_keys(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock) -> int:
@@ -70,6 +77,7 @@ async def run_periodically(
             if any(expired):
                 logger.info("expired %d requests and %d assignments", *expired)
             await maintain_keys(sessionmaker, settings, clock)
+            await forget_sign_ins(sessionmaker, clock)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.auth.models import BrowserSession
+from eam.auth.models import BrowserSession, LoginAttempt
 from eam.errors import Unauthenticated
 from eam.users.models import User
 
@@ -32,3 +32,11 @@ async def session_user(session: AsyncSession, token: str, now: dt.datetime) -> U
     if user is None:
         raise Unauthenticated("the session has expired or was signed out; sign in again at /auth/login")
     return user
+
+
+async def forget_expired_sign_ins(session: AsyncSession, now: dt.datetime) -> tuple[int, int]:
+    """Delete sessions and unfinished sign-ins past their expiry; both are refused already, so
+    this only keeps the tables small. Returns (sessions, login attempts) deleted."""
+    sessions = await session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))
+    attempts = await session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
+    return sessions.rowcount, attempts.rowcount
