@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
@@ -39,35 +37,18 @@ from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.settings import Settings
 from eam.users.routes import MeController
-from eam.web.context import REQUEST_ID, provide_context
+from eam.observability.logs import request_log_middleware
+from eam.observability.metrics import HTTP_METRICS, install_commit_hooks
+from eam.observability.routes import metrics
+from eam.web.context import provide_context
 from eam.web.problems import EXCEPTION_HANDLERS
+from eam.web.rate_limits import rate_limit_middleware
 
 API_DESCRIPTION = (
     "Entity access management for health-data platforms: organisations, access managers, "
     "access requests and approvals, Casbin-backed assignments and an append-only audit trail. "
     "Errors are RFC 9457 problem+json with a stable `type` (`urn:eam:problem:<code>`)."
 )
-
-
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Take ``X-Request-ID`` when it is sane, otherwise generate one; echo it on the response."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        supplied = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
-        request_id = supplied if supplied and REQUEST_ID.match(supplied) else str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableScopeHeaders.from_message(message)["X-Request-ID"] = request_id
-            await send(message)
-
-        await app(scope, receive, send_with_id)
-
-    return middleware
 
 
 def create_app(
@@ -81,6 +62,7 @@ def create_app(
     authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
     keyring = KeyRing(settings)
     providers = {config.name: OidcProvider(config) for config in settings.oidc_providers}
+    install_commit_hooks()
     if token_sources is None:
         token_sources = [OidcTokenSource(provider, clock) for provider in providers.values()]
         if not settings.is_production and settings.dev_token_secret:
@@ -123,7 +105,7 @@ def create_app(
         "keyring": keyring,
         "providers": providers,
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             MeController,
             SignInController,
@@ -141,10 +123,11 @@ def create_app(
             ServiceClientController,
             live,
             ready,
+            metrics,
         ],
         dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_id_middleware],
+        middleware=[HTTP_METRICS.middleware, *rate_limit_middleware(settings)],
         lifespan=[lifespan],
         state=State(state),
         request_max_body_size=settings.max_body_bytes,
@@ -160,7 +143,12 @@ def create_app(
             security=[{"bearer": []}],
         ),
         debug=False,
+        # Logging is configured by whoever runs the app (``eam serve`` via uvicorn), not here.
+        logging_config=None,
     )
+    # Outermost, so unrouted requests (404, 405) get a request id and a log line too.
+    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    return app
 
 
 def app_factory() -> Litestar:

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -98,6 +99,7 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
 
     from eam.catalogue.loader import CatalogueError, load_catalogue_file
     from eam.migrations import upgrade
+    from eam.observability.logs import log_config
 
     settings = _settings()
     try:
@@ -117,12 +119,19 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         os.environ["EAM_HOST"] = host
     if port:
         os.environ["EAM_PORT"] = str(port)
+    workers = workers or settings.workers
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # prometheus_client's multiprocess mode: every worker writes here, any worker answers /metrics.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eam-metrics-")
     uvicorn.run(
         "eam.app:app_factory",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
+        workers=workers,
+        log_config=log_config(settings),
+        access_log=False,  # EAM writes its own request line, without query strings
+        # In-flight requests get this long to finish after SIGTERM before the worker stops.
         timeout_graceful_shutdown=20,
     )
 

@@ -71,6 +71,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_providers: tuple[OidcProviderConfig, ...] = ()
     #: Lifetime of a browser session after sign-in.
     session_ttl_seconds: int = 8 * 3600
+    #: Log lines: one JSON object per line (``json``) or plain text for a terminal (``text``).
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: Requests per minute and client address (0: unlimited) for sign-in, token and introspection endpoints.
+    rate_limit_sign_in_per_minute: int = 30
+    rate_limit_tokens_per_minute: int = 600
+    rate_limit_introspection_per_minute: int = 6000
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -123,6 +130,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_HOST": "host",
             "EAM_ISSUER": "issuer",
             "EAM_GRANT_SIGNING_ALG": "grant_signing_alg",
+            "EAM_LOG_FORMAT": "log_format",
+            "EAM_LOG_LEVEL": "log_level",
         }
         int_vars = {
             "EAM_DEV_TOKEN_TTL_SECONDS": "dev_token_ttl_seconds",
@@ -136,10 +145,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_SIGNING_KEY_ROTATION_DAYS": "signing_key_rotation_days",
             "EAM_TOKEN_LEEWAY_SECONDS": "token_leeway_seconds",
             "EAM_SESSION_TTL_SECONDS": "session_ttl_seconds",
+            "EAM_RATE_LIMIT_SIGN_IN_PER_MINUTE": "rate_limit_sign_in_per_minute",
+            "EAM_RATE_LIMIT_TOKENS_PER_MINUTE": "rate_limit_tokens_per_minute",
+            "EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE": "rate_limit_introspection_per_minute",
         }
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
                 values[field] = environ[var]
+        if "policies_dir" in values:
+            values["policies_dir"] = Path(str(values["policies_dir"]))  # msgspec does not convert str to Path
+        if "log_level" in values:
+            values["log_level"] = str(values["log_level"]).upper()
+        for var, field, allowed in (
+            ("EAM_LOG_FORMAT", "log_format", ("json", "text")),
+            ("EAM_LOG_LEVEL", "log_level", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        ):
+            if field in values and values[field] not in allowed:
+                raise SettingsError(f"{var} must be one of {', '.join(allowed)}, not {environ[var]!r}")
         if values.get("grant_signing_alg", "ES256") not in get_args(SigningAlgorithm):
             raise SettingsError(
                 f"EAM_GRANT_SIGNING_ALG must be one of {', '.join(get_args(SigningAlgorithm))},"
@@ -175,8 +197,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values["oidc_providers"] = parse_providers(environ["EAM_OIDC_PROVIDERS"])
             except ValueError as exc:
                 raise SettingsError(str(exc)) from None
-        if "EAM_NATIONAL_NUMBER_KEY" not in environ and env == "production":
-            raise SettingsError("EAM_NATIONAL_NUMBER_KEY must be set in production")
         try:
             settings = msgspec.convert(values, cls, strict=False)
         except msgspec.ValidationError as exc:
@@ -198,6 +218,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_SERVICE_TOKEN_TTL_SECONDS must be between 30 and 3600")
         if not 60 <= self.session_ttl_seconds <= 7 * 24 * 3600:
             raise SettingsError("EAM_SESSION_TTL_SECONDS must be between 60 and 604800")
+        for var, limit in (
+            ("EAM_RATE_LIMIT_SIGN_IN_PER_MINUTE", self.rate_limit_sign_in_per_minute),
+            ("EAM_RATE_LIMIT_TOKENS_PER_MINUTE", self.rate_limit_tokens_per_minute),
+            ("EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE", self.rate_limit_introspection_per_minute),
+        ):
+            if limit < 0:
+                raise SettingsError(f"{var} must be 0 (unlimited) or more")
         if not 0 <= self.token_leeway_seconds <= 300:
             raise SettingsError("EAM_TOKEN_LEEWAY_SECONDS must be between 0 and 300")
         if self.signing_key_rotation_days < 0:
@@ -221,7 +248,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.dev_token_secret is not None:
             problems.append("EAM_DEV_TOKEN_SECRET is set: dev tokens are not accepted in production")
         if self.national_number_key == DEV_NATIONAL_NUMBER_KEY:
-            problems.append("EAM_NATIONAL_NUMBER_KEY is the development key")
+            problems.append("EAM_NATIONAL_NUMBER_KEY must be set, not the development key")
         elif len(self.national_number_key) < 32:
             problems.append("EAM_NATIONAL_NUMBER_KEY must be at least 32 characters")
         # Compare the key bytes, not the text: base64 decoding tolerates other spellings of a key.

@@ -540,6 +540,44 @@ async def browser_sign_in_async(
         return check(done.value)
 
 
+def code_flow_tokens(
+    op: OidcProvider,
+    http: httpx.Client,
+    login: str = "niss-1",
+    *,
+    resource: str | None = None,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    scope: str = DEFAULT_SCOPE,
+) -> dict[str, Any]:
+    """Act as the provider's first client: authorization code + PKCE (Authlib), signing in as ``login``
+    through the provider's forms in ``http``, and return the token response (``id_token``,
+    ``access_token``: a JWT when ``resource`` names a resource server, else opaque)."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    discovery = op.discovery()
+    extra = {"resource": resource} if resource else {}
+    with OAuth2Client(
+        client_id=op.client_id,
+        client_secret=op.client_secret,
+        token_endpoint_auth_method="client_secret_basic",
+        redirect_uri=redirect_uri,
+        scope=scope,
+        code_challenge_method="S256",
+        timeout=10,
+    ) as client:
+        verifier = generate_token(64)
+        url, state = client.create_authorization_url(
+            discovery["authorization_endpoint"], code_verifier=verifier, nonce=generate_token(16), **extra
+        )
+        location = browser_sign_in(http, url, login, callback_url=redirect_uri).headers["location"]
+        return dict(
+            client.fetch_token(
+                discovery["token_endpoint"], authorization_response=location, code_verifier=verifier, state=state, **extra
+            )
+        )
+
+
 def browser_sign_out(http: httpx.Client, start_url: str, *, method: str = "GET", max_steps: int = 20) -> httpx.Response:
     """Follow an RP-initiated logout from ``start_url`` (an EAM logout URL requested with ``method``,
     e.g. ``POST /auth/logout``, or the provider's end_session_endpoint URL), confirm the provider's

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.models import AuditEvent
+from eam.observability.metrics import note_audit_action
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Auditor:
         after: dict[str, Any] | None = None,
     ) -> None:
         """Append one event: who (actor), when, what (action + target), before/after."""
+        note_audit_action(self.session, action)
         self.session.add(
             AuditEvent(
                 occurred_at=self.now,

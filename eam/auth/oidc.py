@@ -129,6 +129,11 @@ class OidcProvider:
             decoded = jwt.decode(token, keys, algorithms=list(self.config.algorithms))
         except JoseError as exc:
             raise Unauthenticated(f"the token from {self.name!r} does not verify: {exc.description or exc.error}") from None
+        # ``azp`` rules (OpenID Connect Core 1.0 section 3.1.3.7 items 4-5) are for tokens issued to
+        # this client (ID tokens). A JWT access token for one of ``audiences`` (RFC 9068) names its
+        # client in ``client_id``, has no ``azp``, and may have been obtained by any client.
+        audience = decoded.claims.get("aud")
+        for_this_client = self.config.client_id in (audience if isinstance(audience, list) else [audience])
         claims = CodeIDToken(
             decoded.claims,
             decoded.header,
@@ -136,7 +141,7 @@ class OidcProvider:
                 "iss": {"essential": True, "value": self.config.issuer},
                 "aud": {"essential": True, "values": audiences},
             },
-            params={"nonce": nonce, "client_id": self.config.client_id},
+            params={"nonce": nonce, "client_id": self.config.client_id if for_this_client else None},
         )
         try:
             claims.validate(now=int(now.timestamp()), leeway=30)

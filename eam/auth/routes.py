@@ -29,7 +29,7 @@ class SignInController(Controller):
     tags = ["Sign-in"]
     security = [{}]
 
-    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302)
+    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302, opt={"rate_limit": "sign_in"})
     async def sign_in(
         self,
         state: State,
@@ -41,7 +41,7 @@ class SignInController(Controller):
         url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
-    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303)
+    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt={"rate_limit": "sign_in"})
     async def callback(self, request: Request[Any, Any, Any], state: State) -> Redirect:
         params = {key: value for key, value in request.query_params.items() if isinstance(value, str)}
         token, return_to = await login.complete_login(

@@ -5,6 +5,7 @@ from litestar import Controller, Response, post
 from eam.errors import Forbidden
 from eam.grant_tokens.issuance import Selector, issue_grant_token
 from eam.grant_tokens.schemas import GrantTokenOut, GrantTokenRequest
+from eam.observability.metrics import GRANT_TOKENS_ISSUED
 from eam.web.context import Context
 
 #: ``client_id`` of tokens a user asks for directly at EAM's own API (RFC 9068 section 2.2).
@@ -19,6 +20,7 @@ class GrantTokenController(Controller):
         operation_id="issueGrantToken",
         summary="A signed grant token listing your active assignments for one application",
         status_code=200,
+        opt={"rate_limit": "tokens"},
     )
     async def issue(self, ctx: Context, data: GrantTokenRequest) -> Response[GrantTokenOut]:
         if ctx.client_id is not None:
@@ -36,5 +38,6 @@ class GrantTokenController(Controller):
             client_id=DIRECT_CLIENT_ID,
             now=ctx.now,
         )
+        GRANT_TOKENS_ISSUED.labels(data.application, "direct").inc()
         # RFC 6749 section 5.1: responses carrying tokens must not be cached.
         return Response(token, headers={"Cache-Control": "no-store"})

@@ -28,6 +28,7 @@ from eam.grant_tokens import introspection
 from eam.grant_tokens.issuance import issue_grant_token
 from eam.grant_tokens.routes import DIRECT_CLIENT_ID
 from eam.grant_tokens.schemas import IntrospectionOut
+from eam.observability.metrics import GRANT_TOKENS_ISSUED, SERVICE_TOKENS_ISSUED
 from eam.oauth.forms import OAuthForm, read_form
 from eam.oauth.metadata import server_metadata
 from eam.oauth.token_exchange import GRANT_TYPE, TokenExchangeOut, parse_exchange
@@ -60,6 +61,7 @@ class OAuthController(Controller):
         "/token",
         status_code=200,
         operation_id="requestToken",
+        opt={"rate_limit": "tokens"},
         summary="Token endpoint: token exchange (RFC 8693) for grant tokens, client credentials for service tokens",
     )
     async def token(
@@ -99,6 +101,7 @@ class OAuthController(Controller):
             raise OAuthInvalidTarget(exc.detail) from None
         except NoActiveAssignment as exc:
             raise OAuthInvalidTarget(exc.detail) from None
+        GRANT_TOKENS_ISSUED.labels(exchange.application, "token_exchange").inc()
         body = TokenExchangeOut(
             access_token=issued.access_token, expires_in=issued.expires_in, authorization_details=issued.authorization_details
         )
@@ -112,6 +115,7 @@ class OAuthController(Controller):
         if client is None:
             raise OAuthInvalidClient("client_credentials needs client authentication (client_id and client_secret)")
         issued = await issue_service_token(db, state.keyring, state.settings, client, form.get("scope"), state.clock())
+        SERVICE_TOKENS_ISSUED.inc()
         return Response(issued, headers=NO_STORE)
 
     @post(
@@ -119,7 +123,7 @@ class OAuthController(Controller):
         status_code=200,
         operation_id="introspectToken",
         summary="Token introspection (RFC 7662), for service clients holding the tokens:introspect scope",
-        opt={"read_only": True},
+        opt={"read_only": True, "rate_limit": "introspection"},
     )
     async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
         """RFC 7662 section 2.1: the caller authenticates as a client, or with a service token (RFC 6750)."""
@@ -148,7 +152,7 @@ class OAuthController(Controller):
         )
         return Response(result, headers=NO_STORE)
 
-    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client")
+    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"rate_limit": "tokens"})
     async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
         form = await read_form(request)
         now = state.clock()

@@ -7,7 +7,6 @@ response serialisation succeed, before the response is sent, and rolls back on a
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from eam.users.models import User
 from eam.users.service import user_for_identity
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass

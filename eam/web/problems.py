@@ -109,7 +109,12 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     detail = exc.detail if exc.detail and exc.detail != title else None
     if status == 400 and detail and ("JSON" in detail or "malformed" in detail.lower()):
         code, title = "malformed-body", "The body is not valid JSON"
-    return problem_response(request, status, code, title, detail)
+    headers = dict(exc.headers or {})  # e.g. Allow on 405, RateLimit-* on 429
+    if status == 429:
+        # RFC 9110 section 10.2.3: when to try again (the rate limiter's reset, in seconds).
+        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
+        detail = detail or "too many requests from this address; try again after Retry-After seconds"
+    return problem_response(request, status, code, title, detail, headers=headers or None)
 
 
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:

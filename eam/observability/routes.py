@@ -1,0 +1,33 @@
+"""``GET /metrics``: the Prometheus text format, for operators; not part of the API contract."""
+
+from __future__ import annotations
+
+import os
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eam.authz.enforcer import Authorizer
+from eam.observability.metrics import POLICY_RULES
+from eam.web.context import provide_session
+
+
+@get("/metrics", include_in_schema=False, dependencies={"db": Provide(provide_session)})
+async def metrics(state: State, db: AsyncSession) -> Response[bytes]:
+    authorizer: Authorizer = state.authorizer
+    await authorizer.refresh(db)
+    POLICY_RULES.set(len(authorizer.policy_rules()))
+    registry = REGISTRY
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by ``eam serve`` for several workers
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
