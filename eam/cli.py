@@ -269,7 +269,7 @@ def _print_credentials(client: Any, secret: str, scopes: list[str] | None = None
 
 @clients.command("create")
 @click.option("--name", required=True, help="Who the client is, e.g. 'healthstat production'.")
-@click.option("--audience", "audiences", multiple=True, required=True, help="Application it serves (repeatable).")
+@click.option("--audience", "audiences", multiple=True, help="Application whose grant tokens it introspects, revokes and exchanges for (repeatable).")
 @click.option("--client-id", default=None, help="The id to use (default: generated).")
 @click.option("--scope", "scopes", multiple=True, help="Scope it may ask for with client credentials (repeatable; default tokens:introspect).")
 def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None, scopes: tuple[str, ...]) -> None:

@@ -96,8 +96,12 @@ async def create_client(
 async def set_scopes(
     session: AsyncSession, auditor: Auditor, client_id: str, scopes: list[str], defined_scopes: list[str]
 ) -> tuple[ServiceClient, list[str]]:
-    """Grant exactly ``scopes``: tokens already issued lose a removed scope at their next call."""
-    client = await get_client(session, client_id)
+    """Grant exactly ``scopes``: tokens already issued lose a removed scope at their next call.
+
+    The client row is locked first, so concurrent replacements (and a concurrent disable) queue
+    on it instead of each adding its difference to the same starting set.
+    """
+    client = await get_client(session, client_id, for_update=True)
     if client.status != ACTIVE:
         raise Conflict(f"service client {client_id!r} is disabled")
     wanted = check_scopes(scopes, defined_scopes, "$.scopes")
@@ -113,8 +117,12 @@ async def scopes_of(session: AsyncSession, client: ServiceClient) -> list[str]:
     return (await held_scopes(session, [client.client_id]))[client.client_id]
 
 
-async def get_client(session: AsyncSession, client_id: str) -> ServiceClient:
-    client = await session.get(ServiceClient, client_id)
+async def get_client(session: AsyncSession, client_id: str, *, for_update: bool = False) -> ServiceClient:
+    if for_update:
+        stmt = select(ServiceClient).where(ServiceClient.client_id == client_id).with_for_update()
+        client = await session.scalar(stmt.execution_options(populate_existing=True))
+    else:
+        client = await session.get(ServiceClient, client_id)
     if client is None:
         raise NotFound(f"no service client {client_id!r}")
     return client
