@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
 from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
@@ -32,6 +33,7 @@ from eam.grant_tokens.routes import GrantTokenController
 from eam.housekeeping import ensure_signing_key, run_periodically
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
+from eam.service_clients.scopes import defined_scopes
 from eam.signing_keys.keyring import KeyRing
 from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
@@ -41,6 +43,7 @@ from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, install_commit_hooks
 from eam.observability.routes import metrics
 from eam.web.context import provide_context
+from eam.web.openapi import document_errors
 from eam.web.problems import EXCEPTION_HANDLERS
 from eam.web.rate_limits import rate_limit_middleware
 
@@ -137,15 +140,34 @@ def create_app(
             description=API_DESCRIPTION,
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="A person: an ID or access token from a login provider (or, in development, `eam dev-token`)",
+                    ),
+                    "serviceToken": SecurityScheme(
+                        type="oauth2",
+                        description="A service client: a service token from the client-credentials grant",
+                        flows=OAuthFlows(
+                            client_credentials=OAuthFlow(
+                                token_url="/oauth2/token",
+                                scopes={scope: f"Casbin scope {scope}" for scope in defined_scopes(authorizer.static_rules)},
+                            )
+                        ),
+                    ),
+                    "clientBasic": SecurityScheme(
+                        type="http", scheme="basic", description="Service client id and secret (RFC 6749 section 2.3.1)"
+                    ),
                 }
             ),
-            security=[{"bearer": []}],
+            security=[{"bearer": []}, {"serviceToken": []}],
         ),
         debug=False,
         # Logging is configured by whoever runs the app (``eam serve`` via uvicorn), not here.
         logging_config=None,
     )
+    document_errors(app, catalogue.application_codes, defined_scopes(authorizer.static_rules))
     # Outermost, so unrouted requests (404, 405) get a request id and a log line too.
     app.asgi_handler = request_log_middleware(app.asgi_handler)
     return app
@@ -153,4 +175,5 @@ def create_app(
 
 def app_factory() -> Litestar:
     """Entry point for ASGI servers (``uvicorn --factory eam.app:app_factory``)."""
+    logging.captureWarnings(True)  # library warnings become (JSON) log lines, not raw stderr text
     return create_app(Settings.from_env())

@@ -14,6 +14,36 @@ def test_committed_openapi_matches_the_served_schema() -> None:
     assert committed == json.loads(json.dumps(served)), "regenerate with: eam openapi > openapi/openapi.json"
 
 
+async def test_the_served_document_is_the_committed_one() -> None:
+    import httpx
+
+    app = create_app(Settings(), run_housekeeping=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://eam.test") as http:
+        response = await http.get("/schema/openapi.json")
+    assert response.status_code == 200, response.text
+    committed = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    assert response.json() == committed
+
+
+def test_every_error_response_is_a_documented_problem() -> None:
+    schema = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "patch", "put", "delete"}:
+                continue
+            assert operation.get("summary"), (method, path)
+            assert "security" in operation or schema.get("security"), (method, path)
+            errors = {code: response for code, response in operation["responses"].items() if code.startswith(("4", "5"))}
+            if "security" not in operation:  # the global schemes: a person or a service client
+                assert {"401", "403"} <= errors.keys(), (method, path)
+            for code, response in errors.items():
+                (media_type,) = response["content"]
+                expected = "application/json" if path.startswith("/oauth2/") and code in {"400", "401", "403"} else "application/problem+json"
+                assert media_type == expected, (method, path, code)
+                name = "OAuthError" if media_type == "application/json" else "Problem"
+                assert response["content"][media_type]["schema"] == {"$ref": f"#/components/schemas/{name}"}
+
+
 def test_every_operation_has_a_stable_operation_id() -> None:
     schema = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
     ids = [op["operationId"] for path in schema["paths"].values() for op in path.values() if isinstance(op, dict) and "operationId" in op]

@@ -148,10 +148,20 @@ async def test_duplicate_kbo_in_another_spelling_is_refused_with_a_pointer(api: 
 
 
 async def test_every_invalid_field_is_listed_at_once(api: Api) -> None:
-    # values of the right type that fail the business rules
-    response = await api.post("/v1/organisations", json={"name": "   ", "nihdi": "7100043X", "kbo": "0403254238"})
+    # strings in the wrong shape (the published patterns): blank, a letter, a 2 leading the KBO
+    response = await api.post("/v1/organisations", json={"name": "   ", "nihdi": "7100043X", "kbo": "2403254238"})
     assert_problem(response, 422, "validation-error")
     assert error_fields(response) == {"$.name", "$.nihdi", "$.kbo"}
+    messages = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert messages == {
+        "$.name": "must be non-blank text",
+        "$.nihdi": "must be an 8-digit NIHDI number",
+        "$.kbo": "must be a Belgian enterprise number (10 digits, valid check digits)",
+    }
+    # the right shape, wrong check digits: a rule no pattern can state
+    response = await api.post("/v1/organisations", json={"name": "AZ", "nihdi": "71000436", "kbo": "0403254238"})
+    assert_problem(response, 422, "validation-error")
+    assert error_fields(response) == {"$.kbo"}
     # values that fail the schema itself, plus an unknown field
     response = await api.post("/v1/organisations", json={"name": "", "nihdi": 71000436, "colour": "blue"})
     assert_problem(response, 422, "validation-error")

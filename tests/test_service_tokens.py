@@ -121,11 +121,16 @@ async def test_a_new_client_holds_the_scopes_asked_for_or_the_default(app: Lites
 
 
 @pytest.mark.parametrize("body", [{"audiences": []}, {"audiences": [], "scopes": []}, {}], ids=["no-audience", "no-scope-either", "nothing"])
-async def test_a_client_needs_an_audience_or_a_scope(api: Api, body: dict[str, Any]) -> None:
+async def test_a_client_with_no_audience_and_no_scope_can_do_nothing_until_granted(api: Api, body: dict[str, Any]) -> None:
     response = await api.post("/v1/service-clients", json={"name": "idle", "client_id": "idle-bot", **body})
-    assert_problem(response, 422, "validation-error")
-    assert error_fields(response) == {"$.audiences", "$.scopes"}
-    assert_problem(await api.get("/v1/service-clients/idle-bot"), 404, "not-found")
+    assert response.status_code == 201, response.text
+    assert response.json()["client"]["scopes"] == [] and response.json()["client"]["audiences"] == []
+    credentials = ("idle-bot", response.json()["client_secret"])
+    refused = await request_token(api, credentials)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_scope"
+    assert (await set_scopes(api, "idle-bot", ["organisations:read"])).status_code == 200
+    granted = await request_token(api, credentials)
+    assert granted.status_code == 200 and granted.json()["scope"] == "organisations:read"
 
 
 async def test_an_unknown_scope_is_refused_naming_the_defined_ones(app: Litestar, api: Api) -> None:

@@ -22,7 +22,7 @@ from eam.authz.policy_store import org_domain
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
-from eam.organisations.service import organisation_ref, require_active
+from eam.organisations.service import organisation_ref, require_active, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import UserRef, user_ref
 from eam.web.context import Context
@@ -95,13 +95,7 @@ async def get_request(ctx: Context, request_id: uuid.UUID) -> Any:
 
 async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     ctx.require(org_domain(data.organisation_id), "access_request", "create")
-    try:
-        org = await require_active(ctx, data.organisation_id)
-    except NotFound:
-        raise ValidationFailed(
-            "unknown organisation",
-            [FieldError("$.organisation_id", "no such organisation; find it with GET /v1/organisations?q=")],
-        ) from None
+    org = await require_active_reference(ctx, data.organisation_id)
     await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
     ctx.catalogue.resolve_profile(data.application, data.profile)
     if len(data.justification.strip()) < 10:

@@ -24,7 +24,7 @@ from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
 from eam.organisations.models import Organisation
-from eam.organisations.service import organisation_ref, require_active
+from eam.organisations.service import organisation_ref, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import user_ref
 from eam.web.context import Context
@@ -139,7 +139,7 @@ async def grant(
 
 
 async def create_direct(ctx: Context, data: AssignmentCreate) -> Assignment:
-    org = await require_active(ctx, data.organisation_id)
+    org = await require_active_reference(ctx, data.organisation_id)
     own = "assignment:own" if data.user_id == ctx.user.id else "assignment"
     ctx.require(org_domain(org.id), own, "create")
     if await ctx.session.get(User, data.user_id) is None:

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Redirect
 
@@ -29,7 +30,7 @@ class SignInController(Controller):
     tags = ["Sign-in"]
     security = [{}]
 
-    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302, opt={"rate_limit": "sign_in"})
+    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302, opt={"rate_limit": "sign_in", "problems": [401, 422, 503]})
     async def sign_in(
         self,
         state: State,
@@ -41,7 +42,7 @@ class SignInController(Controller):
         url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
-    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt={"rate_limit": "sign_in"})
+    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt={"rate_limit": "sign_in", "problems": [400, 401, 422, 503]})
     async def callback(self, request: Request[Any, Any, Any], state: State) -> Redirect:
         params = {key: value for key, value in request.query_params.items() if isinstance(value, str)}
         token, return_to = await login.complete_login(
@@ -60,7 +61,13 @@ class SignInController(Controller):
             headers={"Cache-Control": "no-store"},
         )
 
-    @post("/logout", operation_id="signOut", summary="End the session (and at the provider, when it offers logout)", status_code=204)
+    @post(
+        "/logout",
+        operation_id="signOut",
+        summary="End the session (and at the provider, when it offers logout)",
+        status_code=204,
+        responses={303: ResponseSpec(None, description="Signed out here; continue to the provider's end_session_endpoint")},
+    )
     async def sign_out(self, request: Request[Any, Any, Any], state: State) -> Response[None]:
         end_session = await login.logout(
             state.sessionmaker, state.settings, state.providers, request.cookies.get(SESSION_COOKIE)

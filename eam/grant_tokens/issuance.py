@@ -64,7 +64,7 @@ def register_access(assignment: Assignment, org: Organisation) -> RegisterAccess
 
 def _organisation_condition(value: str, field: str) -> object:
     try:
-        return Organisation.id == uuid.UUID(value)
+        return Organisation.id == uuid.UUID(value.strip())
     except ValueError:
         pass
     nihdi = normalise_nihdi(value)

@@ -14,6 +14,8 @@ OrganisationSelector = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=64,
+        # A UUID, or 8 digits with any of the separators people write NIHDI numbers with.
+        pattern=r"^\s*(?:[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}|[\s./-]*(?:[0-9][\s./-]*){8})\s*$",
         description="The organisation's id, or its NIHDI number",
         examples=["71000436"],
     ),

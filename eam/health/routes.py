@@ -17,12 +17,12 @@ class Health(msgspec.Struct, frozen=True):
     policy_version: int | None = None
 
 
-@get("/health/live", operation_id="live", summary="The process is up", tags=["Health"])
+@get("/health/live", operation_id="live", summary="The process is up", tags=["Health"], security=[{}])
 async def live() -> Health:
     return Health(status="ok")
 
 
-@get("/health/ready", operation_id="ready", summary="Database reachable and policies loaded", tags=["Health"])
+@get("/health/ready", operation_id="ready", summary="Database reachable and policies loaded", tags=["Health"], security=[{}])
 async def ready(state: State) -> Response[Health]:
     database = "ok"
     try:

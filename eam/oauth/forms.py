@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar import Request
 
 from eam.errors import OAuthInvalidRequest
@@ -53,3 +54,51 @@ async def read_form(request: Request[Any, Any, Any]) -> OAuthForm:
     if any("\x00" in name or "\x00" in value for name, value in pairs):
         raise OAuthInvalidRequest("parameters must not contain NUL characters")
     return OAuthForm(pairs)
+
+
+# The parameters each OAuth endpoint reads, for the OpenAPI document (the handlers read the form
+# themselves so that every error is an RFC 6749 error). Client credentials may instead come in an
+# HTTP Basic header (RFC 6749 section 2.3.1).
+class TokenRequestForm(msgspec.Struct, kw_only=True):
+    """RFC 8693 token exchange, or RFC 6749 section 4.4 client credentials."""
+
+    EXAMPLE: ClassVar[dict[str, str]] = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.e30.c2ln",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "audience": "healthstat",
+        "resource": "urn:eam:register:HDBP0147",
+    }
+
+    grant_type: Annotated[str, msgspec.Meta(description="urn:ietf:params:oauth:grant-type:token-exchange or client_credentials")]
+    subject_token: Annotated[str, msgspec.Meta(description="token exchange: your own access token")] = ""
+    subject_token_type: Annotated[str, msgspec.Meta(description="token exchange: urn:ietf:params:oauth:token-type:access_token")] = ""
+    requested_token_type: Annotated[str, msgspec.Meta(description="token exchange: optional")] = ""
+    audience: Annotated[str, msgspec.Meta(description="token exchange: the application, e.g. healthstat")] = ""
+    resource: Annotated[str, msgspec.Meta(description="token exchange: urn:eam:register:<code> (repeatable)")] = ""
+    authorization_details: Annotated[str, msgspec.Meta(description="token exchange: RFC 9396 JSON list")] = ""
+    scope: Annotated[str, msgspec.Meta(description="client credentials: space-separated scopes (default: all held)")] = ""
+    client_id: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic)")] = ""
+    client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic)")] = ""
+
+
+class IntrospectionForm(msgspec.Struct, kw_only=True):
+    """RFC 7662 section 2.1."""
+
+    EXAMPLE: ClassVar[dict[str, str]] = {"token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln"}
+
+    token: Annotated[str, msgspec.Meta(description="the grant token to describe")]
+    token_type_hint: Annotated[str, msgspec.Meta(description="optional, ignored")] = ""
+    client_id: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic, or a service token)")] = ""
+    client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body")] = ""
+
+
+class RevocationForm(msgspec.Struct, kw_only=True):
+    """RFC 7009 section 2.1."""
+
+    EXAMPLE: ClassVar[dict[str, str]] = {"token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln"}
+
+    token: Annotated[str, msgspec.Meta(description="the grant token to revoke")]
+    token_type_hint: Annotated[str, msgspec.Meta(description="optional, ignored")] = ""
+    client_id: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic)")] = ""
+    client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body")] = ""

@@ -31,12 +31,15 @@ JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:
 NATIONAL_NUMBER_SHAPE = re.compile(r"(?<!\d)\d{2}\.?\d{2}\.?\d{2}[-.]?\d{3}\.?\d{2}(?!\d)")
 #: ``Authorization: Basic …`` or ``client_secret=…`` that slipped into a message.
 CREDENTIAL_SHAPE = re.compile(r"(?i)(basic\s+|client_secret=)[A-Za-z0-9+/=_.~%-]+")
+#: A UUID (request ids, row ids): 11 of its hex digits may happen to be decimal, not a national number.
+UUID_SHAPE = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_NUMBER_OR_UUID = re.compile(f"(?P<uuid>{UUID_SHAPE.pattern})|{NATIONAL_NUMBER_SHAPE.pattern}")
 
 
 def redact(text: str) -> str:
     text = JWT_SHAPE.sub("[redacted-token]", text)
     text = CREDENTIAL_SHAPE.sub(lambda m: f"{m.group(1)}[redacted]", text)
-    return NATIONAL_NUMBER_SHAPE.sub("[redacted-number]", text)
+    return _NUMBER_OR_UUID.sub(lambda m: m.group("uuid") or "[redacted-number]", text)
 
 
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
@@ -47,7 +50,11 @@ class RedactingFilter(logging.Filter):
     its extra fields and its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken log call must not fail the code that logs
+            message = f"{record.msg} (unformatted arguments: {record.args!r})"
+        record.msg = redact(message)
         record.args = None
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRS and isinstance(value, str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from litestar import Response, get
+from litestar import MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from prometheus_client import (
@@ -30,4 +30,6 @@ async def metrics(state: State, db: AsyncSession) -> Response[bytes]:
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by ``eam serve`` for several workers
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    # The exact content type, set as a header: as media_type, Litestar appends a second charset to it
+    # (``…; charset=utf-8; charset=utf-8``), a duplicate parameter that strict parsers refuse.
+    return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}, media_type=MediaType.TEXT)

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import re
 
-SEPARATORS = re.compile(r"[\s./-]")
+#: Python's ``\s`` written out, so that published patterns mean the same in ECMAScript (whose
+#: ``\s`` differs) as here.
+WHITESPACE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SEPARATOR = rf"[{WHITESPACE}./-]"
+SEPARATORS = re.compile(SEPARATOR)
+#: The shapes accepted as input (the OpenAPI document publishes them); check digits are checked apart.
+NIHDI_PATTERN = rf"^{SEPARATOR}*(?:[0-9]{SEPARATOR}*){{8}}$"
+KBO_PATTERN = rf"^{SEPARATOR}*(?:[Bb][Ee]{SEPARATOR}*)?(?:[01]{SEPARATOR}*)?(?:[0-9]{SEPARATOR}*){{9}}$"
+#: Some character that is not whitespace: what "not blank" means after ``str.strip()``.
+NOT_BLANK_PATTERN = rf"[^{WHITESPACE}]"
 
 
 def normalise_nihdi(value: str) -> str | None:

@@ -6,9 +6,27 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["AZ Sint-Jan Brugge"])]
-NihdiInput = Annotated[str, msgspec.Meta(min_length=8, max_length=16, examples=["71000436"])]
-KboInput = Annotated[str, msgspec.Meta(min_length=9, max_length=16, examples=["0403.254.262"])]
+from eam.organisations.numbers import KBO_PATTERN, NIHDI_PATTERN, NOT_BLANK_PATTERN
+
+Name = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN, description="non-blank text", examples=["AZ Sint-Jan Brugge"])
+]
+NihdiInput = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=8, max_length=16, pattern=NIHDI_PATTERN, description="an 8-digit NIHDI number", examples=["71000436"]
+    ),
+]
+KboInput = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=9,
+        max_length=16,
+        pattern=KBO_PATTERN,
+        description="a Belgian enterprise number (10 digits, valid check digits)",
+        examples=["0403.170.701"],
+    ),
+]
 
 
 class OrganisationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -36,7 +36,7 @@ def _checked_kbo(value: str) -> str:
     if kbo is None:
         raise ValidationFailed(
             "invalid enterprise number",
-            [FieldError("$.kbo", "must be a Belgian enterprise number (10 digits, valid check digits), e.g. 0403.254.262")],
+            [FieldError("$.kbo", "must be a Belgian enterprise number (10 digits, valid check digits), e.g. 0403.170.701")],
         )
     return kbo
 
@@ -95,6 +95,16 @@ async def require_active(ctx: Context, organisation_id: uuid.UUID) -> Organisati
     if org.status != ACTIVE:
         raise OrganisationDisabled(f"{org.name} ({org.nihdi}) is disabled and accepts no requests")
     return org
+
+
+async def require_active_reference(ctx: Context, organisation_id: uuid.UUID, field: str = "$.organisation_id") -> Organisation:
+    """The active organisation a request body names; an unknown one is an invalid field (422), not a missing URL (404)."""
+    try:
+        return await require_active(ctx, organisation_id)
+    except NotFound:
+        raise ValidationFailed(
+            "unknown organisation", [FieldError(field, "no such organisation; find it with GET /v1/organisations?q=")]
+        ) from None
 
 
 async def update_organisation(ctx: Context, organisation_id: uuid.UUID, data: OrganisationPatch) -> Organisation:

@@ -22,10 +22,8 @@ from eam.catalogue.service import Catalogue
 from eam.errors import (
     AlreadyExists,
     Conflict,
-    FieldError,
     NotFound,
     OAuthInvalidClient,
-    ValidationFailed,
 )
 from eam.service_clients.models import ACTIVE, DISABLED, ServiceClient
 from eam.service_clients.schemas import ServiceClientCreate, ServiceClientOut
@@ -66,11 +64,6 @@ async def create_client(
         scopes = list(DEFAULT_SCOPES) if data.audiences else []
     else:
         scopes = check_scopes(data.scopes, defined_scopes, "$.scopes")
-    if not scopes and not data.audiences:
-        raise ValidationFailed(
-            "a service client needs an audience or a scope, or it can do nothing",
-            [FieldError("$.audiences", "give at least one application"), FieldError("$.scopes", "or at least one scope", allowed=defined_scopes)],
-        )
     client_id = data.client_id or f"client-{secrets.token_hex(8)}"
     if await session.get(ServiceClient, client_id) is not None:
         raise AlreadyExists(f"a service client {client_id!r} exists already", existing=f"/v1/service-clients/{client_id}")

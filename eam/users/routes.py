@@ -42,7 +42,7 @@ class MeController(Controller):
     async def get_me(self, ctx: Context) -> Me:
         return await _me(ctx)
 
-    @patch(operation_id="updateMe", summary="Set your professional e-mail address")
+    @patch(operation_id="updateMe", summary="Set your professional e-mail address", opt={"conflicts": False})
     async def update_me(self, ctx: Context, data: MePatch) -> Me:
         if ctx.user.email != data.email:
             before = {"email": ctx.user.email}

@@ -150,6 +150,16 @@ def _body_type(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
     return annotation if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct) else None
 
 
+def _described_format(field_type: Any) -> str | None:
+    """The ``description`` of the pattern-constrained type (or ``type | None``) of a field."""
+    candidates = [field_type, *getattr(field_type, "__args__", ())]
+    for candidate in candidates:
+        for meta in getattr(candidate, "__metadata__", ()):
+            if isinstance(meta, msgspec.Meta) and meta.pattern and meta.description:
+                return meta.description
+    return None
+
+
 def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$") -> list[FieldError]:
     """Every problem in ``raw`` against ``struct_type``: unknown, missing and invalid fields.
 
@@ -177,7 +187,10 @@ def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$")
         except msgspec.ValidationError as exc:
             message = str(exc)
             suffix = message.rfind(" - at `$")
-            errors.append(FieldError(field_path, message[:suffix] if suffix > 0 else message))
+            message = message[:suffix] if suffix > 0 else message
+            if "matching regex" in message and (described := _described_format(field.type)):
+                message = f"must be {described}"  # the rule in words, not the regular expression
+            errors.append(FieldError(field_path, message))
     if not errors:
         try:
             msgspec.convert(raw, struct_type, strict=False)

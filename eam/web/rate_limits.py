@@ -1,7 +1,7 @@
 """Rate limits on the endpoints that mint credentials or verify them (Litestar's middleware).
 
 A handler joins a limit with ``opt={"rate_limit": "<name>"}``; each limit counts requests per
-client address over a sliding minute, in a store of its own, and answers 429 problem+json with
+client address in a fixed one-minute window (starting at the first request), in a store of its own, and answers 429 problem+json with
 ``Retry-After`` and the ``RateLimit-*`` headers. Counts are per worker process: with N workers
 the effective limit is up to N times the setting. Behind a reverse proxy, let uvicorn take the
 client address from ``X-Forwarded-For`` (``FORWARDED_ALLOW_IPS``), or every caller shares one.
