@@ -82,23 +82,12 @@ class TokenRequestForm(msgspec.Struct, kw_only=True):
     client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic)")] = ""
 
 
-class IntrospectionForm(msgspec.Struct, kw_only=True):
-    """RFC 7662 section 2.1."""
+class TokenForm(msgspec.Struct, kw_only=True):
+    """RFC 7662 section 2.1 (introspection) and RFC 7009 section 2.1 (revocation) take the same parameters."""
 
     EXAMPLE: ClassVar[dict[str, str]] = {"token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln"}
 
-    token: Annotated[str, msgspec.Meta(description="the grant token to describe")]
-    token_type_hint: Annotated[str, msgspec.Meta(description="optional, ignored")] = ""
-    client_id: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic, or a service token)")] = ""
-    client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body")] = ""
-
-
-class RevocationForm(msgspec.Struct, kw_only=True):
-    """RFC 7009 section 2.1."""
-
-    EXAMPLE: ClassVar[dict[str, str]] = {"token": "eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.e30.c2ln"}
-
-    token: Annotated[str, msgspec.Meta(description="the grant token to revoke")]
+    token: Annotated[str, msgspec.Meta(description="the grant token")]
     token_type_hint: Annotated[str, msgspec.Meta(description="optional, ignored")] = ""
     client_id: Annotated[str, msgspec.Meta(description="client authentication in the body (or HTTP Basic)")] = ""
     client_secret: Annotated[str, msgspec.Meta(description="client authentication in the body")] = ""

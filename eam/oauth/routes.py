@@ -29,7 +29,7 @@ from eam.grant_tokens.issuance import issue_grant_token
 from eam.grant_tokens.routes import DIRECT_CLIENT_ID
 from eam.grant_tokens.schemas import IntrospectionOut
 from eam.observability.metrics import GRANT_TOKENS_ISSUED, SERVICE_TOKENS_ISSUED
-from eam.oauth.forms import IntrospectionForm, OAuthForm, RevocationForm, TokenRequestForm, read_form
+from eam.oauth.forms import OAuthForm, TokenForm, TokenRequestForm, read_form
 from eam.oauth.metadata import server_metadata
 from eam.oauth.token_exchange import GRANT_TYPE, TokenExchangeOut, parse_exchange
 from eam.service_clients.models import ServiceClient
@@ -124,7 +124,7 @@ class OAuthController(Controller):
         status_code=200,
         operation_id="introspectToken",
         summary="Token introspection (RFC 7662), for service clients holding the tokens:introspect scope",
-        opt={"read_only": True, "rate_limit": "introspection", "form": IntrospectionForm},
+        opt={"read_only": True, "rate_limit": "introspection", "form": TokenForm},
         security=[{"clientBasic": []}, {"serviceToken": ["tokens:introspect"]}],
     )
     async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
@@ -154,7 +154,7 @@ class OAuthController(Controller):
         )
         return Response(result, headers=NO_STORE)
 
-    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"rate_limit": "tokens", "form": RevocationForm}, security=[{"clientBasic": []}, {"bearer": []}])
+    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"rate_limit": "tokens", "form": TokenForm}, security=[{"clientBasic": []}, {"bearer": []}])
     async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
         form = await read_form(request)
         now = state.clock()
