@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.models import CasbinRule, PolicyVersion
 from eam.authz.policy_store import PLATFORM_ADMIN, policy_time
-from eam.errors import Forbidden
 
 Rule = tuple[str, list[str]]
 
@@ -87,10 +86,6 @@ class Authorizer:
 
     def allows(self, subject: str, domain: str, obj: str, action: str) -> bool:
         return bool(self._enforcer.enforce(subject, domain, obj, action))
-
-    def require(self, subject: str, domain: str, obj: str, action: str) -> None:
-        if not self.allows(subject, domain, obj, action):
-            raise Forbidden(f"not allowed to {action} {obj.split(':')[0].replace('_', ' ')} here")
 
     def domains_allowing(self, subject: str, obj: str, action: str) -> set[str]:
         """The organisation domains in which ``subject`` holds a role that allows the action."""
