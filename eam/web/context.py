@@ -107,9 +107,8 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def token_source_for(sources: list[TokenSource], token: str, own_issuer: str) -> TokenSource:
-    """Where a person's token is verified. EAM's own tokens are not people's credentials."""
-    claims = unverified_claims(token)
+def token_source_for(sources: list[TokenSource], claims: dict[str, Any], own_issuer: str) -> TokenSource:
+    """Where a person's token (its unverified ``claims``) is verified. EAM's own tokens are not people's credentials."""
     issuer = claims.get("iss")
     if issuer == own_issuer:
         if claims.get("aud") == SERVICE_AUDIENCE:
@@ -136,10 +135,11 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
     identity = service_token = None
     if "authorization" in request.headers or not cookie:
         token = bearer_token(request)
-        if looks_like_service_token(unverified_claims(token), settings.issuer_url):
+        claims = unverified_claims(token)
+        if looks_like_service_token(claims, settings.issuer_url):
             service_token = token  # verified inside the transaction: its key and client are rows
         else:
-            identity = await authenticate(state, token)
+            identity = await authenticate(state, token, claims)
     elif request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
     async with transaction(state.sessionmaker, read_only=request.method in SAFE_METHODS) as session:
@@ -177,9 +177,11 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
         )
 
 
-async def authenticate(state: State, token: str) -> Identity:
+async def authenticate(state: State, token: str, claims: dict[str, Any] | None = None) -> Identity:
     """Who a user token (dev token or login provider token) says the caller is."""
-    return await token_source_for(state.token_sources, token, state.settings.issuer_url).authenticate(token)
+    if claims is None:
+        claims = unverified_claims(token)
+    return await token_source_for(state.token_sources, claims, state.settings.issuer_url).authenticate(token)
 
 
 async def provide_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
