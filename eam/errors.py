@@ -114,6 +114,27 @@ class PayloadTooLarge(EAMError):
     title = "Request body too large"
 
 
+class MalformedBody(BadRequest):
+    """The body cannot be read as JSON at all: not UTF-8, not JSON syntax, numbers out of range,
+    nesting deeper than any EAM document, or empty where a JSON object is required."""
+
+    code = "malformed-body"
+    title = "The body is not valid JSON"
+
+
+class UnsupportedMediaType(EAMError):
+    """RFC 9110 section 15.5.16: JSON bodies must be sent as ``application/json``."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+    def __init__(self, detail: str, *, method: str, accepted: str) -> None:
+        super().__init__(detail, accepted=[accepted])
+        # RFC 5789 section 3.1 (Accept-Patch) and the W3C LDP Accept-Post header say what is accepted.
+        self.headers = {"Accept-Patch" if method == "PATCH" else "Accept-Post": accepted}
+
+
 class NoActiveAssignment(Forbidden):
     code = "no-active-assignment"
     title = "No active assignment grants this access"

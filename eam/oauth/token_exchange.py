@@ -20,6 +20,7 @@ from eam.errors import (
 from eam.grant_tokens.issuance import Selector
 from eam.grant_tokens.schemas import REGISTER_ACCESS, RegisterAccess
 from eam.oauth.forms import OAuthForm
+from eam.web.bodies import decode_untrusted_json
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -88,7 +89,7 @@ def register_of(resource: str) -> str:
 
 def selectors_from_details(raw: str) -> list[Selector]:
     try:
-        entries = msgspec.json.decode(raw.encode())
+        entries = decode_untrusted_json(raw.encode())
         # RFC 9396 section 2: every entry names its type. msgspec accepts a tagged struct
         # without its tag field when it is not in a union, so check for it here.
         if isinstance(entries, list) and any(isinstance(entry, dict) and "type" not in entry for entry in entries):

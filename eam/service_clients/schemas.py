@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from eam.organisations.schemas import Name
+
 ClientId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$", description="Lower-case letters, digits, '.', '_' and '-'")]
 Audience = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Scope = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["tokens:introspect"])]
@@ -12,7 +14,7 @@ Scopes = Annotated[list[Scope], msgspec.Meta(max_length=32)]
 
 
 class ServiceClientCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     #: Applications whose grant tokens the client may introspect, revoke and exchange for.
     audiences: Annotated[list[Audience], msgspec.Meta(max_length=20)] = []
     #: Scopes it may ask for with client credentials; absent: ``tokens:introspect`` when it has audiences.

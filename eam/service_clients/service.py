@@ -70,7 +70,7 @@ async def create_client(
     secret = new_secret()
     client = ServiceClient(
         client_id=client_id,
-        name=data.name,
+        name=data.name.strip(),
         audiences=sorted(set(data.audiences)),
         secret_hash=secret_digest(secret),
         secret_created_at=auditor.now,

@@ -7,7 +7,7 @@ what it is, by these rules, plus what its handler declares in ``opt["problems"]`
 
 - it authenticates the caller: 401 and 403; if it changes something, 409 (unless
   ``opt["conflicts"]`` is False);
-- it reads a JSON body: 400 (not JSON), 413 (too large), 422 (invalid); a body example comes
+- it reads a JSON body: 400 (not JSON), 413 (too large), 415 (not sent as JSON), 422 (invalid); a body example comes
   from the body type's ``EXAMPLE``;
 - it has path or query parameters: 422; path parameters: 404;
 - it is rate limited (``opt["rate_limit"]``): 429 with ``Retry-After``;
@@ -103,6 +103,11 @@ def _error(status: int, media_type: str, schema_name: str) -> OpenAPIResponse:
     headers = None
     if status == 429:
         headers = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER), description="Seconds to wait")}
+    if status == 415:
+        headers = {
+            name: OpenAPIHeader(schema=_text, description=f"The accepted media type ({methods})")
+            for name, methods in (("Accept-Post", "POST, PUT"), ("Accept-Patch", "PATCH"))
+        }
     return OpenAPIResponse(
         description=DESCRIPTIONS[status],
         headers=headers,
@@ -120,7 +125,7 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
         if handler.http_methods & UNSAFE_METHODS and handler.opt.get("conflicts", True):
             problems.add(409)  # a compare-and-set lost, or a uniqueness rule
     if "data" in parameters:
-        problems |= {400, 413, 422}
+        problems |= {400, 413, 415, 422}
     if route.path_parameters:
         problems |= {404, 422}
     if set(parameters) - NOT_PARAMETERS - set(route.path_parameters):
@@ -280,6 +285,9 @@ def document_errors(app: Litestar, applications: list[str], scopes: list[str]) -
                 if (form := handler.opt.get("form")) is not None:
                     operation.request_body = _form_body(form)
                 _add_body_example(operation, handler)
+                data = handler.parsed_fn_signature.parameters.get("data")
+                if data is not None and data.has_default and isinstance(operation.request_body, RequestBody):
+                    operation.request_body.required = False  # e.g. approving as requested: no body
     handlers = [handler for route in app.routes if isinstance(route, HTTPRoute) for handler in route.route_handlers]
     _close_strict_bodies(openapi, handlers)
     _describe_values(openapi, applications, scopes)

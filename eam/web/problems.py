@@ -74,7 +74,8 @@ def handle_eam_error(request: Request[Any, Any, Any], exc: EAMError) -> Response
             error_description=exc.detail,
             **exc.extensions,
         )
-    return problem_response(request, exc.status, exc.code, exc.title, exc.detail, **exc.extensions)
+    headers = getattr(exc, "headers", None)
+    return problem_response(request, exc.status, exc.code, exc.title, exc.detail, headers=headers, **exc.extensions)
 
 
 def handle_validation_exception(

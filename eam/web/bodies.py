@@ -1,0 +1,79 @@
+"""What EAM accepts as a JSON request body, checked before any handler or dependency runs.
+
+- RFC 9110 section 15.5.16: a body sent as anything but ``application/json`` (or an
+  ``application/*+json`` type, RFC 6839 section 3.1) is refused with 415, listing what is accepted.
+- RFC 8259: the body must be UTF-8 JSON. Anything that cannot be decoded (bad UTF-8, a lone
+  surrogate escape, a number beyond 64 bits or a double, nesting deeper than the decoder allows)
+  is one problem, ``malformed-body`` (400), never a server error.
+- An operation whose body is required refuses an empty one with ``malformed-body`` too.
+
+The decoded value is cached on the request, so the handler's own validation reads it once more
+from memory, not from the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.utils.scope.state import ScopeState
+
+from eam.errors import MalformedBody, UnsupportedMediaType
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def decode_untrusted_json(raw: bytes) -> Any:
+    """JSON from a client, as an I-JSON message (RFC 7493 section 2.3: no object has two members
+    of one name, so no two readers of the same body can see different values).
+
+    msgspec keeps the last of duplicate names silently and reports nesting beyond the
+    interpreter's recursion limit as ``RecursionError``; both become ``msgspec.DecodeError``.
+    """
+    try:
+        decoded = msgspec.json.decode(raw)
+        if b"{" in raw:
+            json.loads(raw, object_pairs_hook=_refuse_duplicate_names)
+    except RecursionError:
+        raise msgspec.DecodeError("JSON is nested too deeply") from None
+    except json.JSONDecodeError as exc:  # msgspec accepted it: only a disagreement between parsers
+        raise msgspec.DecodeError(str(exc)) from None
+    return decoded
+
+
+def _refuse_duplicate_names(pairs: list[tuple[str, Any]]) -> None:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        raise msgspec.DecodeError(f"an object names a member more than once: {', '.join(repeated)}")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+async def check_json_body(request: Request[Any, Any, Any]) -> None:
+    """Litestar ``before_request`` hook: refuse a body the handler's ``data`` could never come from."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return
+    body = await request.body()  # 413 problem beyond EAM_MAX_BODY_BYTES
+    if not body:
+        if data.has_default:
+            return
+        raise MalformedBody("this operation needs a JSON object as its body")
+    content_type = request.headers.get("content-type", "")
+    if not is_json_media_type(content_type):
+        sent = content_type.split(";", 1)[0].strip() or "no Content-Type"
+        raise UnsupportedMediaType(
+            f"send the body as {JSON_MEDIA_TYPE}, not {sent}", method=request.method, accepted=JSON_MEDIA_TYPE
+        )
+    try:
+        decoded = decode_untrusted_json(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+    # Litestar's request.json() returns this cached value instead of decoding again.
+    ScopeState.from_scope(request.scope).json = decoded
