@@ -392,6 +392,22 @@ class OidcProvider:
         self._control("rotate-keys", dict(new_private_jwks))
         self.private_jwks = dict(new_private_jwks)
 
+    def tamper_id_tokens(self, *, set_claims: Mapping[str, Any] | None = None, sign_with: Mapping[str, Any] | str | None = None) -> None:
+        """Make the token endpoint misbehave like the OpenID conformance suite's test OPs: from now on
+        every ID token it returns has ``set_claims`` changed (None removes a claim) and is signed with
+        the provider's own key, with ``sign_with`` (a private JWK), or not at all (``"none"``).
+        :meth:`stop_tampering` restores normal behaviour."""
+        body: dict[str, Any] = {}
+        if set_claims:
+            body["set"] = dict(set_claims)
+        if sign_with is not None:
+            body["sign_with"] = sign_with
+        if not self._control("tamper-id-tokens", body)["tampering"]:
+            raise ValueError("nothing to tamper with")
+
+    def stop_tampering(self) -> None:
+        self._control("tamper-id-tokens", {})
+
     def set_account(self, sub: str, claims: Mapping[str, Any]) -> None:
         """Add an account or replace its claims at runtime."""
         self._control("accounts", {sub: dict(claims)})

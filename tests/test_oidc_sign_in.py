@@ -240,3 +240,110 @@ async def test_rp_key_rotation_op_sign_key_is_followed_without_a_restart(browser
     finally:
         provider.rotate_keys(old_keys)
     await asyncio.sleep(0)
+
+
+# --- the callback against a misbehaving provider (the conformance suite's test OPs) --------------
+
+
+#: case -> what EAM's refusal must say (so each is refused for its own defect, not another)
+REASONS = {
+    "rp-id_token-issuer-mismatch": "Invalid claim: 'iss'",
+    "rp-id_token-aud": "Invalid claim: 'aud'",
+    "rp-id_token-iat": "Missing claim: 'iat'",
+    "rp-id_token-sub": "Missing claim: 'sub'",
+    "rp-id_token-bad-sig-es256": "does not verify: bad_signature",
+    "rp-id_token-bad-sig-rs256": "does not verify: No key for kid",
+    "rp-id_token-sig-none": "signed with 'none' are not accepted",
+    "rp-nonce-invalid": "Invalid claim: 'nonce'",
+    "nonce-missing": "Missing claim: 'nonce'",
+    "expired": "expired",
+    "missing-national-number": "no national number",
+}
+MISBEHAVIOURS = sorted(REASONS)
+
+
+def _misbehaviours(op: OidcProvider) -> dict[str, dict[str, Any]]:
+    """What the provider's token endpoint does wrong, per case: the ID token of a real code flow,
+    changed and re-signed by the provider itself (see ``OidcProvider.tamper_id_tokens``)."""
+    now, kid = int(time.time()), op.signing_key()["kid"]
+    return {
+        "rp-id_token-issuer-mismatch": {"set_claims": {"iss": op.issuer + ".evil.example"}},
+        "rp-id_token-aud": {"set_claims": {"aud": "someone-else"}},
+        "rp-id_token-iat": {"set_claims": {"iat": None}},
+        "rp-id_token-sub": {"set_claims": {"sub": None}},
+        "rp-id_token-bad-sig-es256": {"sign_with": {**_other_key("ES256"), "kid": kid}},
+        "rp-id_token-bad-sig-rs256": {"sign_with": {**_other_key("RS256"), "kid": "rs256-not-in-the-jwks"}},
+        "rp-id_token-sig-none": {"sign_with": "none"},
+        "rp-nonce-invalid": {"set_claims": {"nonce": "not-the-nonce-eam-sent"}},
+        "nonce-missing": {"set_claims": {"nonce": None}},
+        "expired": {"set_claims": {"iat": now - 900, "exp": now - 600}},
+        "missing-national-number": {"set_claims": {"national_number": None}},
+    }
+
+
+async def _signed_in_rows(app: Litestar) -> tuple[int, int, int]:
+    from sqlalchemy import func, select
+
+    from eam.audit.models import AuditEvent
+    from eam.auth.models import BrowserSession
+    from eam.users.models import User
+
+    async with app.state.sessionmaker() as session:
+        return (
+            await session.scalar(select(func.count()).select_from(User)),
+            await session.scalar(select(func.count()).select_from(BrowserSession)),
+            await session.scalar(select(func.count()).select_from(AuditEvent)),
+        )
+
+
+async def _callback_with(browser: httpx.AsyncClient, provider: OidcProvider, **misbehaviour: Any) -> tuple[httpx.Response, str]:
+    """Run the browser flow to the provider's redirect, then let EAM's callback exchange the code
+    while the provider misbehaves. Returns the callback's answer and the callback URL."""
+    redirect = await browser_sign_in_async(browser, f"{EAM}/auth/login", "niss-1")
+    provider.tamper_id_tokens(**misbehaviour)
+    try:
+        return await browser.get(redirect.headers["location"]), redirect.headers["location"]
+    finally:
+        provider.stop_tampering()
+
+
+@pytest.mark.parametrize("case", MISBEHAVIOURS)
+async def test_the_callback_refuses_what_a_misbehaving_provider_returns(browser: httpx.AsyncClient, provider: OidcProvider, case: str) -> None:
+    app: Litestar = browser.app  # type: ignore[attr-defined]
+    before = await _signed_in_rows(app)
+    log_before = provider.log.count("tampered with an ID token")
+    misbehaviours = _misbehaviours(provider)
+    assert sorted(misbehaviours) == sorted(MISBEHAVIOURS)
+    callback, location = await _callback_with(browser, provider, **misbehaviours[case])
+    problem = assert_problem(callback)
+    assert REASONS[case] in problem["detail"], problem
+    assert problem["type"] == "urn:eam:problem:unauthenticated"
+    assert provider.log.count("tampered with an ID token") == log_before + 1, "the provider really misbehaved"
+    assert "set-cookie" not in callback.headers
+    assert_problem(await browser.get(f"{EAM}/v1/me"))
+    assert await _signed_in_rows(app) == before, "no user, session or audit event"
+    # The state is spent by the refused callback: replaying it, even with the provider behaving, fails.
+    assert "state" in assert_problem(await browser.get(location))["detail"]
+
+
+async def test_a_changed_but_properly_signed_id_token_still_signs_in(browser: httpx.AsyncClient, provider: OidcProvider) -> None:
+    """The control for the cases above: the provider's re-signing alone changes nothing."""
+    callback, _ = await _callback_with(browser, provider, set_claims={"acr": "urn:eam:test:re-signed"})
+    assert callback.status_code == 303, callback.text
+    assert (await browser.get(f"{EAM}/v1/me")).status_code == 200
+
+
+@pytest.mark.parametrize("how", ["another issuer", "no issuer"])
+async def test_rfc9207_the_authorization_response_must_name_the_providers_issuer(browser: httpx.AsyncClient, provider: OidcProvider, how: str) -> None:
+    """Mix-up defence: the provider promises ``iss`` in its authorization responses, so a response
+    naming another issuer, or none, is refused before its code goes anywhere."""
+    assert provider.discovery()["authorization_response_iss_parameter_supported"] is True
+    redirect = await browser_sign_in_async(browser, f"{EAM}/auth/login", "niss-1")
+    url = httpx.URL(redirect.headers["location"])
+    assert url.params["iss"] == provider.issuer
+    params = {key: value for key, value in url.params.items() if key != "iss"}
+    if how == "another issuer":
+        params["iss"] = "https://idp.attacker.example"
+    refused = await browser.get(str(url.copy_with(params=params)))
+    assert "RFC 9207" in assert_problem(refused)["detail"]
+    assert "state" in assert_problem(await browser.get(str(url)))["detail"], "the state is spent"

@@ -3,8 +3,10 @@
 
 Sign-in and callback talk to the provider over the network, so they open short transactions
 of their own around those calls instead of holding one across them. The callback consumes the
-sign-in attempt with a compare-and-set delete in the same transaction that creates the session,
-so a ``state`` can complete one sign-in only.
+sign-in attempt with a compare-and-set delete, committed before anything else happens, so a
+``state`` answers one callback only, whether that callback succeeds or is refused. With several
+providers configured, the authorization response's ``iss`` must name the provider the sign-in
+was started with (RFC 9207, the defence against mix-up attacks).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
 from sqlalchemy import delete
@@ -112,29 +115,28 @@ async def complete_login(
     http_request_id: str,
 ) -> tuple[str, str]:
     """Finish a sign-in: returns the new session token (for the cookie) and where to go next."""
-    state = params.get("state") or ""
-    async with transaction(sessionmaker, read_only=True) as session:
-        attempt = await session.get(LoginAttempt, state[:64]) if state else None
-        if attempt is not None:
-            session.expunge(attempt)
-    if attempt is None or attempt.expires_at <= now:
-        raise Unauthenticated("unknown, expired or already used sign-in state; start again at /auth/login")
-    if "error" in params:
-        raise Unauthenticated(f"the login provider refused the sign-in: {params['error'][:100]}")
-    if not params.get("code"):
-        raise Unauthenticated("the callback carries no authorization code")
+    attempt = await consume_attempt(sessionmaker, params.get("state") or "", now)
     provider = providers.get(attempt.provider)
     if provider is None:
         raise Unauthenticated("the sign-in was started with a provider that is no longer configured")
     metadata = await provider.metadata()
+    issuer = params.get("iss")
+    if issuer is not None and issuer != provider.config.issuer:
+        raise Unauthenticated("the authorization response names another issuer than the sign-in was started with (RFC 9207)")
+    if issuer is None and metadata.get("authorization_response_iss_parameter_supported") is True:
+        raise Unauthenticated("the authorization response lacks the iss parameter its provider promises (RFC 9207)")
+    if "error" in params:
+        raise Unauthenticated(f"the login provider refused the sign-in: {params['error'][:100]}")
+    if not params.get("code"):
+        raise Unauthenticated("the callback carries no authorization code")
     try:
         async with _oauth_client(provider, settings) as client:
             tokens: dict[str, Any] = await client.fetch_token(
-                metadata["token_endpoint"], code=params["code"], code_verifier=attempt.code_verifier, state=state
+                metadata["token_endpoint"], code=params["code"], code_verifier=attempt.code_verifier, state=attempt.state
             )
     except AuthlibOAuthError as exc:
         raise Unauthenticated(f"the login provider refused the code: {exc.error}") from None
-    except Exception as exc:  # noqa: BLE001  (network or protocol failure at the provider)
+    except (httpx.HTTPError, ValueError) as exc:  # network failure, or a token response that is not JSON
         raise Unauthenticated(f"the code could not be exchanged at the login provider: {type(exc).__name__}") from None
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):
@@ -143,9 +145,6 @@ async def complete_login(
     identity = provider.identity(claims)
     new_token = secrets.token_urlsafe(32)
     async with transaction(sessionmaker) as session:
-        consumed = await session.execute(delete(LoginAttempt).where(LoginAttempt.state == attempt.state))
-        if consumed.rowcount != 1:
-            raise Unauthenticated("this sign-in state was used already")
         user = await user_for_identity(session, identity, settings.national_number_key, now)
         if previous_session:  # rotate: the session from before sign-in never survives it
             await session.execute(delete(BrowserSession).where(BrowserSession.token_hash == token_hash(previous_session)))
@@ -163,6 +162,21 @@ async def complete_login(
             "user.signed_in", target_type="user", target_id=user.id, after={"provider": provider.name}
         )
     return new_token, attempt.return_to
+
+
+async def consume_attempt(sessionmaker: async_sessionmaker[AsyncSession], state: str, now: dt.datetime) -> LoginAttempt:
+    """The sign-in attempt ``state`` names, deleted for good: of two callbacks racing with one
+    state, only the one whose delete counts a row goes on."""
+    async with transaction(sessionmaker) as session:
+        attempt = await session.get(LoginAttempt, state[:64]) if state else None
+        if attempt is not None:
+            session.expunge(attempt)
+            consumed = await session.execute(delete(LoginAttempt).where(LoginAttempt.state == attempt.state))
+            if consumed.rowcount != 1:
+                attempt = None
+    if attempt is None or attempt.expires_at <= now:
+        raise Unauthenticated("unknown, expired or already used sign-in state; start again at /auth/login")
+    return attempt
 
 
 async def logout(

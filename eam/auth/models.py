@@ -12,7 +12,8 @@ from eam.database import Base, UTCDateTime
 class LoginAttempt(Base):
     """A sign-in in progress: what the callback must match (state, nonce, PKCE verifier).
 
-    Consumed by the callback with compare-and-set delete, so a ``state`` works once."""
+    Consumed by the callback with compare-and-set delete before the code is exchanged, so a
+    ``state`` answers one callback, whatever its outcome."""
 
     __tablename__ = "login_attempts"
 

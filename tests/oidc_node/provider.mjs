@@ -33,6 +33,11 @@
 //        change); the JWKS endpoint and all newly signed tokens use the new keys.
 //        Old keys are dropped unless they are included in the new set.
 //   POST /__test__/accounts     body {"<sub>": {claims}} -> adds or replaces accounts at runtime
+//   POST /__test__/tamper-id-tokens  body {"set"?: {"<claim>": value or null}, "sign_with"?: JWK | "none"}
+//        Makes the token endpoint misbehave like the OpenID conformance suite's test OPs: every ID token it
+//        returns from now on is re-issued with those claims changed (null removes one) and signed with the
+//        provider's own key (the default), with the given private JWK (its alg and kid go in the header),
+//        or not at all ("none"). An empty body {} restores normal behaviour.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -172,6 +177,73 @@ function createProvider(jwks) {
   return instance.callback();
 }
 
+let tampering = null; // see POST /__test__/tamper-id-tokens
+
+const b64u = (value) => Buffer.from(value).toString('base64url');
+
+function signCompact(header, payload, jwk) {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
+  if (jwk === 'none') return `${input}.`;
+  const key = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+  const data = Buffer.from(input);
+  const { alg } = header;
+  let signature;
+  if (/^ES(256|384|512)$/.test(alg)) signature = crypto.sign(`sha${alg.slice(2)}`, data, { key, dsaEncoding: 'ieee-p1363' });
+  else if (/^RS(256|384|512)$/.test(alg)) signature = crypto.sign(`sha${alg.slice(2)}`, data, key);
+  else if (/^PS(256|384|512)$/.test(alg)) {
+    signature = crypto.sign(`sha${alg.slice(2)}`, data, {
+      key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: crypto.constants.RSA_PSS_SALTLEN_DIGEST,
+    });
+  } else if (alg === 'EdDSA' || alg === 'Ed25519') signature = crypto.sign(null, data, key);
+  else throw new Error(`cannot sign with ${alg}`);
+  return `${input}.${b64u(signature)}`;
+}
+
+function tamperIdToken(idToken) {
+  const [encodedHeader, encodedPayload] = idToken.split('.');
+  const header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+  const payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
+  for (const [name, value] of Object.entries(tampering.set ?? {})) {
+    if (value === null) delete payload[name];
+    else payload[name] = value;
+  }
+  let key;
+  if (tampering.sign_with === 'none') {
+    key = 'none';
+    header.alg = 'none';
+    delete header.kid;
+  } else if (tampering.sign_with) {
+    key = tampering.sign_with;
+    header.alg = key.alg ?? header.alg;
+    if (key.kid) header.kid = key.kid;
+    else delete header.kid;
+  } else {
+    key = currentJwks.keys.find((k) => k.kid === header.kid) ?? currentJwks.keys[0];
+  }
+  return signCompact(header, payload, key);
+}
+
+// Rewrites the ID token in the JSON body the provider is about to send (koa ends with one string).
+function tamperWith(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return end(chunk, ...rest);
+    let body = chunk;
+    try {
+      const json = JSON.parse(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
+      if (json && typeof json.id_token === 'string') {
+        json.id_token = tamperIdToken(json.id_token);
+        body = JSON.stringify(json);
+        res.setHeader('content-length', Buffer.byteLength(body));
+        console.error('tampered with an ID token');
+      }
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) console.error('tampering failed', err);
+    }
+    return end(body, ...rest);
+  };
+}
+
 function readBody(req) {
   return new Promise((resolve, reject) => {
     const chunks = [];
@@ -206,6 +278,11 @@ async function control(req, res, path) {
     Object.assign(accounts, updates);
     return sendJson(res, 200, { accounts: Object.keys(accounts) });
   }
+  if (req.method === 'POST' && path === '/__test__/tamper-id-tokens') {
+    const spec = JSON.parse(await readBody(req));
+    tampering = spec && (spec.set || spec.sign_with) ? spec : null;
+    return sendJson(res, 200, { tampering: tampering !== null });
+  }
   return sendJson(res, 404, { error: 'unknown test control endpoint' });
 }
 
@@ -218,6 +295,7 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
+  if (tampering && req.method === 'POST' && path === '/token') tamperWith(res);
   handler(req, res);
 });
 
