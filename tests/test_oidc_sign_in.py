@@ -139,7 +139,7 @@ async def test_signing_in_again_rotates_the_session(browser: httpx.AsyncClient) 
     await sign_in(browser)
     second = browser.cookies.get("eam_session")
     assert first and second and first != second
-    old = await browser.get(f"{EAM}/v1/me", cookies={"eam_session": first})
+    old = await browser.get(f"{EAM}/v1/me", headers={"Cookie": f"eam_session={first}"})
     assert_problem(old)
     assert (await browser.get(f"{EAM}/v1/me")).status_code == 200
 
@@ -151,7 +151,7 @@ async def test_logout_ends_the_session_and_sends_the_browser_to_the_provider(bro
     assert out.status_code == 303, out.text
     assert out.headers["location"].startswith(provider.discovery()["end_session_endpoint"])
     assert "id_token_hint=" in out.headers["location"]
-    assert_problem(await browser.get(f"{EAM}/v1/me", cookies={"eam_session": token}))
+    assert_problem(await browser.get(f"{EAM}/v1/me", headers={"Cookie": f"eam_session={token}"}))
 
 
 async def test_later_sign_ins_update_the_name_but_not_the_identity_link(browser: httpx.AsyncClient, provider: OidcProvider) -> None:

@@ -16,7 +16,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
 from sqlalchemy import delete
@@ -58,7 +58,6 @@ def _oauth_client(provider: OidcProvider, settings: Settings) -> AsyncOAuth2Clie
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
         timeout=10,
-        transport=provider.transport,
     )
 
 
@@ -136,7 +135,7 @@ async def complete_login(
             )
     except AuthlibOAuthError as exc:
         raise Unauthenticated(f"the login provider refused the code: {exc.error}") from None
-    except (httpx.HTTPError, ValueError) as exc:  # network failure, or a token response that is not JSON
+    except (httpx2.HTTPError, ValueError) as exc:  # network failure, or a token response that is not JSON
         raise Unauthenticated(f"the code could not be exchanged at the login provider: {type(exc).__name__}") from None
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):

@@ -16,7 +16,7 @@ import datetime as dt
 import time
 from typing import Any
 
-import httpx
+import httpx2
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jws import extract_compact
@@ -45,13 +45,11 @@ class OidcProvider:
         national_number_required: bool = True,
         metadata_ttl_seconds: float = 3600,
         min_refetch_seconds: float = 10,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.config = config
         self._national_number_required = national_number_required
         self._metadata_ttl = metadata_ttl_seconds
         self._min_refetch = min_refetch_seconds
-        self._transport = transport
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._keys: KeySet | None = None
@@ -63,13 +61,8 @@ class OidcProvider:
     def name(self) -> str:
         return self.config.name
 
-    @property
-    def transport(self) -> httpx.AsyncBaseTransport | None:
-        """The HTTP transport for talking to the provider (None: the network)."""
-        return self._transport
-
-    def http_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=10, transport=self._transport)
+    def http_client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(timeout=10)
 
     async def _get_json(self, url: str) -> Any:
         try:
@@ -77,7 +70,7 @@ class OidcProvider:
                 response = await http.get(url, headers={"Accept": "application/json"})
                 response.raise_for_status()
                 return response.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx2.HTTPError, ValueError) as exc:
             raise ProviderUnavailable(f"login provider {self.name!r} cannot be reached: {exc}") from None
 
     async def metadata(self) -> dict[str, Any]:
