@@ -284,6 +284,19 @@ async def casbin_rows(app: Litestar, ptype: str | None = None) -> list[tuple[str
         return [(row.ptype, *row.values()) for row in await session.scalars(stmt)]
 
 
+def wait_until_serving(process: Any, url: str, timeout: float = 30) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's stderr if it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"the server exited: {process.communicate()[1]}"
+        assert time.monotonic() < deadline, f"{url} did not answer 200 within {timeout} s"
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+
+
 class LiveServer:
     """EAM on a real loopback port (uvicorn in a thread), for peers that speak HTTP themselves:
     ``eam.verifier``, Node ``jose``, benchmarks. ``settings.issuer`` is this server's URL."""

@@ -18,12 +18,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dockerfile
-import httpx
 import pytest
+
+from tests.conftest import wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -165,15 +165,7 @@ def test_the_image_layout_migrates_serves_and_passes_its_own_healthcheck(image_r
 
     server = subprocess.Popen(list(command.value), cwd=image_root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.communicate()[1]
-            assert time.monotonic() < deadline, "eam serve did not become ready"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_serving(server, f"http://127.0.0.1:{port}/health/live")
         (healthcheck,) = _final("HEALTHCHECK")
         probe = [part.replace(":8000/", f":{port}/") for part in healthcheck.value[1:]]
         assert subprocess.run(probe, env=env, timeout=10, check=False).returncode == 0

@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from eam.app import create_app
 from eam.observability.logs import redact
 from eam.settings import PROJECT_ROOT, Settings, SettingsError
-from tests.conftest import Api, Clock, assert_problem, serve_in_process, token
+from tests.conftest import Api, Clock, assert_problem, serve_in_process, token, wait_until_serving
 
 NATIONAL_NUMBER = "85073003328"
 GRANT_REQUEST = {"application": "healthstat"}
@@ -72,15 +71,7 @@ class EamServe:
         self.base = f"http://127.0.0.1:{free_port()}"
         command = [sys.executable, "-m", "eam", "serve", "--port", self.base.rsplit(":", 1)[1], *args]
         self.process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.process.poll() is None, f"eam serve exited: {self.process.communicate()[1]}"
-            assert time.monotonic() < deadline, "eam serve did not become ready within 30 s"
-            try:
-                if httpx.get(f"{self.base}/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_serving(self.process, f"{self.base}/health/ready")
 
     def call(self, method: str, path: str, user: str | None = None, **kwargs: Any) -> httpx.Response:
         headers = kwargs.pop("headers", {})

@@ -154,7 +154,7 @@ async def test_every_invalid_field_is_listed_at_once(api: Api) -> None:
     assert error_fields(response) == {"$.name", "$.nihdi", "$.kbo"}
     messages = {error["field"]: error["message"] for error in response.json()["errors"]}
     assert messages == {
-        "$.name": "must be non-blank text",
+        "$.name": "must be non-blank text without NUL characters",
         "$.nihdi": "must be an 8-digit NIHDI number",
         "$.kbo": "must be a Belgian enterprise number (10 digits, valid check digits)",
     }

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any, ClassVar
 
 import msgspec
 
 
 class AccessManagerIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"user_id": "9b2e6f1a-4c3d-4e8f-a1b2-c3d4e5f60718"}
+
     user_id: uuid.UUID
 
 

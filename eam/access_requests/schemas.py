@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -26,6 +26,14 @@ RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "expired
 
 
 class AccessRequestCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "organisation_id": "3f0c1c4e-8d7a-4b8e-9d52-0b6a3c1f2e77",
+        "application": "healthstat",
+        "register": "HDBP0147",
+        "profile": {"role": "data_provider", "data_level": "hospital"},
+        "justification": "I report on our hospital's registrations for this register.",
+    }
+
     organisation_id: uuid.UUID
     application: ApplicationCode
     register: RegisterCode
@@ -37,12 +45,20 @@ class AccessRequestCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 class ApproveIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Approve as requested, or narrow the profile and/or set an end date."""
 
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "profile": {"role": "data_provider", "data_level": "individual"},
+        "valid_until": "2030-12-31T23:00:00Z",
+        "comment": "Individual level is enough for this study.",
+    }
+
     profile: Profile | None = None
     valid_until: FutureTime | None = None
     comment: Comment | None = None
 
 
 class RejectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "Not part of the study team."}
+
     reason: Reason
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -17,6 +17,16 @@ AssignmentStatus = Literal["active", "scheduled", "expired", "revoked"]
 class AssignmentCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Direct creation by an access manager, for a user of their organisation."""
 
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "user_id": "9b2e6f1a-4c3d-4e8f-a1b2-c3d4e5f60718",
+        "organisation_id": "3f0c1c4e-8d7a-4b8e-9d52-0b6a3c1f2e77",
+        "application": "hd4dp2",
+        "register": "HDBP0147",
+        "profile": {"role": "local_study_lead"},
+        "valid_until": "2030-12-31T23:00:00Z",
+        "comment": "Leads the study locally from January.",
+    }
+
     user_id: uuid.UUID
     organisation_id: uuid.UUID
     application: ApplicationCode
@@ -30,12 +40,20 @@ class AssignmentCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class AssignmentPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Change in place: no draft, no second approval. ``valid_until: null`` removes the end date."""
 
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "profile": {"role": "data_provider", "data_level": "individual"},
+        "valid_until": None,
+        "comment": "Now reports on individual patients as well.",
+    }
+
     profile: Profile | None = None
     valid_until: FutureTime | None | msgspec.UnsetType = msgspec.UNSET
     comment: Comment | None = None
 
 
 class RevokeIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "Left the organisation."}
+
     reason: Reason
 
 

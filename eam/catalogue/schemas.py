@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
+
+from eam.organisations.schemas import Name
 
 RegisterCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z][A-Z0-9_-]{2,31}$", examples=["HDBP0147"])]
 ApplicationCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$", examples=["healthstat"])]
@@ -41,8 +43,10 @@ class ApplicationOut(msgspec.Struct, frozen=True):
 
 
 class RegisterIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"code": "HDBP0250", "name": "Belgian Cystic Fibrosis Registry", "applications": ["healthstat", "hd4dp2"]}
+
     code: RegisterCode
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Name
     applications: Annotated[list[ApplicationCode], msgspec.Meta(min_length=1, max_length=16)]
 
 

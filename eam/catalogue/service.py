@@ -146,7 +146,7 @@ class Catalogue:
             raise ValidationFailed("applications are listed twice", [FieldError("$.applications", "must be unique")])
         if await self.find_register(session, data.code) is not None:
             raise AlreadyExists(f"register {data.code!r} exists already", existing=f"/v1/registers/{data.code}")
-        row = Register(code=data.code, name=data.name, applications=list(data.applications), created_at=now, created_by=actor_id)
+        row = Register(code=data.code, name=data.name.strip(), applications=list(data.applications), created_at=now, created_by=actor_id)
         session.add(row)
         await session.flush()
         out = _api_register(row)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -23,6 +23,8 @@ OrganisationSelector = Annotated[
 
 
 class GrantTokenRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"application": "healthstat", "register": "HDBP0147", "organisation": "71000436"}
+
     application: ApplicationCode
     #: Only this register; without it, every register the user holds in the application.
     register: RegisterCode | None = None

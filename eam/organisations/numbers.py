@@ -18,8 +18,9 @@ SEPARATORS = re.compile(SEPARATOR)
 #: The shapes accepted as input (the OpenAPI document publishes them); check digits are checked apart.
 NIHDI_PATTERN = rf"^{SEPARATOR}*(?:[0-9]{SEPARATOR}*){{8}}$"
 KBO_PATTERN = rf"^{SEPARATOR}*(?:[Bb][Ee]{SEPARATOR}*)?(?:[01]{SEPARATOR}*)?(?:[0-9]{SEPARATOR}*){{9}}$"
-#: Some character that is not whitespace: what "not blank" means after ``str.strip()``.
-NOT_BLANK_PATTERN = rf"[^{WHITESPACE}]"
+#: Some character that is not whitespace (what "not blank" means after ``str.strip()``), and no
+#: NUL anywhere (PostgreSQL cannot store it): one pattern, since a schema has only one.
+NOT_BLANK_PATTERN = rf"^[^\x00]*[^{WHITESPACE}\x00][^\x00]*$"
 
 
 def normalise_nihdi(value: str) -> str | None:

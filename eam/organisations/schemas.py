@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
 from eam.organisations.numbers import KBO_PATTERN, NIHDI_PATTERN, NOT_BLANK_PATTERN
 
 Name = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN, description="non-blank text", examples=["AZ Sint-Jan Brugge"])
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN, description="non-blank text without NUL characters", examples=["AZ Sint-Jan Brugge"])
 ]
 NihdiInput = Annotated[
     str,
@@ -30,12 +30,16 @@ KboInput = Annotated[
 
 
 class OrganisationCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "AZ Sint-Jan Brugge", "nihdi": "71000436", "kbo": "BE 0403.170.701"}
+
     name: Name
     nihdi: NihdiInput
     kbo: KboInput | None = None
 
 
 class OrganisationPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {"name": "AZ Sint-Jan Brugge-Oostende", "status": "active"}
+
     name: Name | None = None
     kbo: KboInput | None = None
     status: Literal["active", "disabled"] | None = None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -14,6 +14,13 @@ Scopes = Annotated[list[Scope], msgspec.Meta(max_length=32)]
 
 
 class ServiceClientCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "name": "Report portal (production)",
+        "client_id": "healthstat-prod",
+        "audiences": ["healthstat"],
+        "scopes": ["tokens:introspect", "organisations:read"],
+    }
+
     name: Name
     #: Applications whose grant tokens the client may introspect, revoke and exchange for.
     audiences: Annotated[list[Audience], msgspec.Meta(max_length=20)] = []
@@ -25,6 +32,8 @@ class ServiceClientCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tr
 
 class ServiceClientScopes(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The complete set of scopes the client holds from now on; tokens lose a removed scope at once."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {"scopes": ["tokens:introspect", "audit:read"]}
 
     scopes: Scopes
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
@@ -31,5 +31,7 @@ def user_ref(user: Any) -> UserRef:
 
 class MePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The professional e-mail address an access manager sees on requests."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {"email": "carol.peeters@azsintjan.be"}
 
     email: Email

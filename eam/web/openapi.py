@@ -20,7 +20,7 @@ Litestar's own default 400 response (a non-problem body EAM never sends) is repl
 from __future__ import annotations
 
 
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from litestar import Litestar
@@ -166,7 +166,8 @@ def _form_body(form: type[msgspec.Struct]) -> RequestBody:
 
 def _add_body_example(operation: Operation, handler: HTTPRouteHandler) -> None:
     data = handler.parsed_fn_signature.parameters.get("data")
-    example = getattr(data.annotation, "EXAMPLE", None) if data is not None else None
+    candidates = [data.annotation, *get_args(data.annotation)] if data is not None else []  # ``X | None``: X's
+    example = next((found for kind in candidates if (found := getattr(kind, "EXAMPLE", None)) is not None), None)
     body = operation.request_body
     if example is None or not isinstance(body, RequestBody):
         return
