@@ -42,7 +42,7 @@ from eam.users.routes import MeController
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, install_commit_hooks
 from eam.observability.routes import metrics
-from eam.web.bodies import check_json_body
+from eam.web.inputs import check_request
 from eam.web.context import provide_context
 from eam.web.openapi import document_errors
 from eam.web.problems import EXCEPTION_HANDLERS
@@ -131,7 +131,7 @@ def create_app(
         ],
         dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        before_request=check_json_body,
+        before_request=check_request,
         middleware=[HTTP_METRICS.middleware, *rate_limit_middleware(settings)],
         lifespan=[lifespan],
         state=State(state),

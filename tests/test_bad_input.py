@@ -159,6 +159,30 @@ async def test_every_listing_refuses_a_page_size_out_of_range(api: Api, limit: s
         assert [error["field"] for error in problem["errors"]] == ["query.limit"], (path, problem)
 
 
+def _query_parameters() -> list[tuple[str, str]]:
+    """(path, name) for every query parameter of every GET operation in the committed document."""
+    return sorted(
+        (path, parameter["name"])
+        for path, item in OPENAPI["paths"].items()
+        for parameter in item.get("get", {}).get("parameters", [])
+        if parameter["in"] == "query"
+    )
+
+
+async def test_every_query_parameter_given_twice_is_refused_naming_it(api: Api) -> None:
+    """HTTP parameter pollution: ``?limit=500&limit=5`` is not read as one of them."""
+    parameters = _query_parameters()
+    assert len(parameters) >= 25
+    for path, name in parameters:
+        if "{" in path:
+            path = path.replace("{organisation_id}", str(uuid.uuid4()))
+        response = await api.get(f"{path}?{name}=1&{name}=2", "admin")
+        problem = assert_problem(response, 422, "validation-error")
+        assert [error["field"] for error in problem["errors"]] == [f"query.{name}"], (path, problem)
+    # once is fine, and parameters the operation does not read are ignored, repeated or not
+    assert (await api.get("/v1/organisations?limit=5&unrelated=1&unrelated=2", "admin")).status_code == 200
+
+
 @pytest.mark.parametrize(
     "where", ["authorization_details deep", "authorization_details duplicate names", "form not UTF-8", "form as JSON"]
 )

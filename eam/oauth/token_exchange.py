@@ -20,7 +20,7 @@ from eam.errors import (
 from eam.grant_tokens.issuance import Selector
 from eam.grant_tokens.schemas import REGISTER_ACCESS, RegisterAccess
 from eam.oauth.forms import OAuthForm
-from eam.web.bodies import decode_untrusted_json
+from eam.web.inputs import decode_untrusted_json
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

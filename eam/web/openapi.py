@@ -39,6 +39,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
+from eam.web.inputs import NOT_QUERY_PARAMETERS
 from eam.web.problems import PROBLEM_MEDIA_TYPE
 
 OAUTH_MEDIA_TYPE = "application/json"
@@ -46,7 +47,6 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 #: Form parameters (names and values) must not contain NUL: EAM refuses them as invalid_request.
 NO_NUL = "^[^\\u0000]*$"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_PARAMETERS = frozenset({"self", "ctx", "data", "request", "state", "db"})
 
 DESCRIPTIONS = {
     400: "The request is malformed (for example, the body is not JSON)",
@@ -128,7 +128,7 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
         problems |= {400, 413, 415, 422}
     if route.path_parameters:
         problems |= {404, 422}
-    if set(parameters) - NOT_PARAMETERS - set(route.path_parameters):
+    if set(parameters) - NOT_QUERY_PARAMETERS - set(route.path_parameters):
         problems.add(422)
     if handler.opt.get("rate_limit"):
         problems.add(429)

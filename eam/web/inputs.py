@@ -1,5 +1,9 @@
-"""What EAM accepts as a JSON request body, checked before any handler or dependency runs.
+"""What EAM accepts as input, checked before any handler or dependency runs.
 
+- A query parameter is given once. Every EAM parameter is single-valued, and a repeated one is
+  refused (422) rather than read as its last value, so a proxy or firewall that looks at
+  the other one cannot be bypassed (HTTP parameter pollution). OAuth forms have the same rule
+  (``eam.oauth.forms``).
 - RFC 9110 section 15.5.16: a body sent as anything but ``application/json`` (or an
   ``application/*+json`` type, RFC 6839 section 3.1) is refused with 415, listing what is accepted.
 - RFC 8259: the body must be UTF-8 JSON. Anything that cannot be decoded (bad UTF-8, a lone
@@ -20,9 +24,11 @@ import msgspec
 from litestar import Request
 from litestar.utils.scope.state import ScopeState
 
-from eam.errors import MalformedBody, UnsupportedMediaType
+from eam.errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
 
 JSON_MEDIA_TYPE = "application/json"
+#: Handler parameters that are not read from the query string.
+NOT_QUERY_PARAMETERS = frozenset({"self", "ctx", "data", "request", "state", "db"})
 
 
 def decode_untrusted_json(raw: bytes) -> Any:
@@ -55,8 +61,21 @@ def is_json_media_type(content_type: str) -> bool:
     return media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
-async def check_json_body(request: Request[Any, Any, Any]) -> None:
-    """Litestar ``before_request`` hook: refuse a body the handler's ``data`` could never come from."""
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """Litestar ``before_request`` hook: refuse input no handler could read unambiguously."""
+    handler_parameters = request.route_handler.parsed_fn_signature.parameters
+    declared = set(handler_parameters) - NOT_QUERY_PARAMETERS - set(request.path_params)
+    repeated = sorted(name for name in declared if len(request.query_params.getall(name, [])) > 1)
+    if repeated:
+        raise ValidationFailed(
+            f"query parameters must be given once: {', '.join(repeated)}",
+            [FieldError(f"query.{name}", "given more than once") for name in repeated],
+        )
+    await _check_json_body(request)
+
+
+async def _check_json_body(request: Request[Any, Any, Any]) -> None:
+    """Refuse a body the handler's ``data`` could never come from."""
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     if data is None:
         return
