@@ -29,6 +29,6 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=2).status == 200 else 1)"]
-# On SIGTERM, uvicorn gives in-flight requests 20 s to finish: stop with `docker stop -t 25` (default 10 s).
+# On SIGTERM, in-flight requests get EAM_SHUTDOWN_GRACE_SECONDS (20) to finish: stop with `docker stop -t 25` (default 10 s).
 STOPSIGNAL SIGTERM
 CMD ["eam", "serve", "--no-migrate"]

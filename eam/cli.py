@@ -132,7 +132,7 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         log_config=log_config(settings),
         access_log=False,  # EAM writes its own request line, without query strings
         # In-flight requests get this long to finish after SIGTERM before the worker stops.
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

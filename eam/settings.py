@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    #: After SIGTERM, how long in-flight requests may take before the worker stops anyway.
+    shutdown_grace_seconds: int = 20
     database_pool_size: int = 10
     #: The grant-token issuer (``iss``) and the base of every published endpoint URL.
     issuer: str | None = None
@@ -139,6 +141,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_MAX_BODY_BYTES": "max_body_bytes",
             "EAM_PORT": "port",
             "EAM_WORKERS": "workers",
+            "EAM_SHUTDOWN_GRACE_SECONDS": "shutdown_grace_seconds",
             "EAM_DATABASE_POOL_SIZE": "database_pool_size",
             "EAM_GRANT_TOKEN_TTL_SECONDS": "grant_token_ttl_seconds",
             "EAM_SERVICE_TOKEN_TTL_SECONDS": "service_token_ttl_seconds",
@@ -210,6 +213,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_REQUEST_TTL_DAYS must be at least 1")
         if self.workers < 1:
             raise SettingsError("EAM_WORKERS must be at least 1")
+        if not 1 <= self.shutdown_grace_seconds <= 600:
+            raise SettingsError("EAM_SHUTDOWN_GRACE_SECONDS must be between 1 and 600")
         if self.dev_token_secret is not None and len(self.dev_token_secret) < 32:
             raise SettingsError("EAM_DEV_TOKEN_SECRET must be at least 32 characters")
         if not 30 <= self.grant_token_ttl_seconds <= 3600:

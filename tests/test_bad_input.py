@@ -73,6 +73,7 @@ BAD_BODIES: dict[str, tuple[bytes, str | None, int, str]] = {
     "form encoded": (b"name=x&nihdi=71000436", "application/x-www-form-urlencoded", 415, "unsupported-media-type"),
     "multipart": (b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nx\r\n--b--\r\n', "multipart/form-data; boundary=b", 415, "unsupported-media-type"),
     "no Content-Type": (b'{"name": "x"}', None, 415, "unsupported-media-type"),
+    "JSON in Latin-1": ('{"name": "Zoë"}'.encode("latin-1"), "application/json; charset=iso-8859-1", 415, "unsupported-media-type"),
     "integer beyond 64 bits": (b'{"name": 1' + b"0" * 400 + b"}", "application/json", 422, "validation-error"),
     "JSON array": (b'[{"name": "x"}]', "application/json", 422, "validation-error"),
     "JSON string": (b'"x"', "application/json", 422, "validation-error"),
@@ -145,7 +146,8 @@ async def test_a_body_over_the_limit_is_413_on_every_json_operation(api: Api, ap
 
 
 async def test_json_media_types_with_parameters_and_suffixes_are_accepted(api: Api) -> None:
-    for index, content_type in enumerate(("application/json; charset=utf-8", "APPLICATION/JSON", "application/merge-patch+json")):
+    accepted = ("application/json; charset=utf-8", 'application/json;charset="UTF-8"', "APPLICATION/JSON", "application/merge-patch+json")
+    for index, content_type in enumerate(accepted):
         body = json.dumps({"name": f"Kliniek {index}", "nihdi": f"7100{index:04d}"}).encode()
         response = await api.client.post("/v1/organisations", content=body, headers=auth("admin") | {"Content-Type": content_type})
         assert response.status_code == 201, (content_type, response.text)

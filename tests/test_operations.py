@@ -8,9 +8,11 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -425,7 +427,8 @@ async def test_a_limit_of_zero_is_no_limit(settings: Settings, clock: Clock, gro
 REFUSED_SETTINGS = [
     ("EAM_LOG_FORMAT", "xml"), ("EAM_LOG_FORMAT", "JSON"), ("EAM_LOG_LEVEL", "loud"), ("EAM_LOG_LEVEL", "TRACE"),
     ("EAM_RATE_LIMIT_SIGN_IN_PER_MINUTE", "-1"), ("EAM_RATE_LIMIT_TOKENS_PER_MINUTE", "-600"),
-    ("EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE", "many"),
+    ("EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE", "many"), ("EAM_SHUTDOWN_GRACE_SECONDS", "0"),
+    ("EAM_SHUTDOWN_GRACE_SECONDS", "601"), ("EAM_SHUTDOWN_GRACE_SECONDS", "soon"),
 ]
 
 
@@ -444,5 +447,49 @@ def test_operations_settings_are_read_from_the_environment() -> None:
     assert isinstance(settings.policies_dir, Path) and settings.catalogue_file == Path("/some/dir/catalogue.toml")
     limits = (settings.rate_limit_sign_in_per_minute, settings.rate_limit_tokens_per_minute, settings.rate_limit_introspection_per_minute)
     assert limits == (0, 7, 9)
+    assert Settings.from_env({"EAM_SHUTDOWN_GRACE_SECONDS": "45"}).shutdown_grace_seconds == 45
     defaults = Settings.from_env({})
     assert (defaults.log_format, defaults.log_level, defaults.policies_dir) == ("json", "INFO", PROJECT_ROOT / "policies")
+
+
+# --- 6. graceful shutdown -------------------------------------------------------------------
+
+
+def test_sigterm_lets_an_in_flight_request_finish_then_stops(tmp_path: Path) -> None:
+    """A request whose body is still arriving when SIGTERM comes is answered (and committed);
+    only then does the server stop, cleanly."""
+    server = EamServe(tmp_path, EAM_SHUTDOWN_GRACE_SECONDS="15")
+    port = int(server.base.rsplit(":", 1)[1])
+    body = json.dumps({"name": "AZ Groeninge", "nihdi": "71000535"}).encode()
+    head = (
+        f"POST /v1/organisations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token('admin')}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
+        connection.sendall(head + body[:10])
+        server.call("GET", "/health/live")  # the server has read the first part by now
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            wait_until_refused(port)  # it stops accepting connections ...
+            assert server.process.poll() is None, "... but waits for the request in flight"
+            connection.sendall(body[10:])
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        finally:
+            stderr = server.stop()
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line == b"HTTP/1.1 201 Created", answer[:500]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["nihdi"] == "71000535"
+    assert server.process.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete." in stderr, stderr
+
+
+def wait_until_refused(port: int, attempts: int = 200) -> None:
+    for _ in range(attempts):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the server kept accepting connections after SIGTERM")

@@ -5,10 +5,12 @@
   the other one cannot be bypassed (HTTP parameter pollution). OAuth forms have the same rule
   (``eam.oauth.forms``).
 - RFC 9110 section 15.5.16: a body sent as anything but ``application/json`` (or an
-  ``application/*+json`` type, RFC 6839 section 3.1) is refused with 415, listing what is accepted.
-- RFC 8259: the body must be UTF-8 JSON. Anything that cannot be decoded (bad UTF-8, a lone
-  surrogate escape, a number beyond 64 bits or a double, nesting deeper than the decoder allows)
-  is one problem, ``malformed-body`` (400), never a server error.
+  ``application/*+json`` type, RFC 6839 section 3.1), or in a charset other than UTF-8, is
+  refused with 415, listing what is accepted.
+- RFC 8259 section 8.1: the body must be UTF-8 JSON. Anything that cannot be decoded (bad UTF-8,
+  a lone surrogate escape, a number of thousands of digits or beyond a double, nesting deeper
+  than the decoder allows, a member named twice in one object) is one problem,
+  ``malformed-body`` (400), never a server error.
 - An operation whose body is required refuses an empty one with ``malformed-body`` too.
 
 The decoded value is cached on the request, so the handler's own validation reads it once more
@@ -57,8 +59,15 @@ def _refuse_duplicate_names(pairs: list[tuple[str, Any]]) -> None:
 
 
 def is_json_media_type(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json"))
+    media_type, _, parameters = content_type.partition(";")
+    media_type = media_type.strip().lower()
+    if not (media_type == JSON_MEDIA_TYPE or (media_type.startswith("application/") and media_type.endswith("+json"))):
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
@@ -86,7 +95,7 @@ async def _check_json_body(request: Request[Any, Any, Any]) -> None:
         raise MalformedBody("this operation needs a JSON object as its body")
     content_type = request.headers.get("content-type", "")
     if not is_json_media_type(content_type):
-        sent = content_type.split(";", 1)[0].strip() or "no Content-Type"
+        sent = content_type.strip()[:100] or "no Content-Type"
         raise UnsupportedMediaType(
             f"send the body as {JSON_MEDIA_TYPE}, not {sent}", method=request.method, accepted=JSON_MEDIA_TYPE
         )
