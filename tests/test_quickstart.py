@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -115,6 +116,45 @@ def test_run_command_migrates_loads_demo_data_once_and_serves_the_flow(env: dict
         assert len(me["assignments"]) == 1
     finally:
         again.stop()
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _walkthrough() -> str:
+    """The shell block under "Five-minute walkthrough", as written."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Five-minute walkthrough") :]
+    start = section.index("```sh\n") + len("```sh\n")
+    return section[start : section.index("```", start)]
+
+
+def test_the_readme_walkthrough_runs_as_written(env: dict[str, str]) -> None:
+    """Every command of the walkthrough against a real ``eam serve``: the shell stops at the first
+    command that fails, and curl fails on any HTTP error, so the documented flow cannot rot."""
+    assert shutil.which("curl") and shutil.which("bash"), "the walkthrough needs curl and bash"
+    script = _walkthrough()
+    first_line, rest = script.split("\n", 1)
+    assert first_line.startswith("E=.venv/bin/eam; B=http://127.0.0.1:8000;"), first_line
+    server = Server(env)
+    try:
+        bin_dir = Path(sys.executable).parent
+        prologue = (
+            "set -euo pipefail\n"
+            'curl() { command curl --fail-with-body --show-error "$@"; }\n'
+            + first_line.replace(".venv/bin/", f"{bin_dir}/").replace("http://127.0.0.1:8000", server.base)
+            + "\n"
+        )
+        result = subprocess.run(
+            ["bash", "-c", prologue + rest.replace(".venv/bin/", f"{bin_dir}/")],
+            cwd=README.parent, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    assert "organisation=" in result.stdout and "HDBP0147" in result.stdout  # the verifier's answer
+    assert "[]\n" in result.stdout  # /v1/me's assignments after the revocation
+    assert "p,role:access_manager" in result.stdout  # the policy export
 
 
 def test_several_worker_processes_on_postgresql_enforce_each_others_policy_changes(
