@@ -132,27 +132,53 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _build_context(tmp_path: Path) -> Path:
+    """What ``docker build`` would send: the files ``.dockerignore`` admits, caches left out."""
+    context = tmp_path / "context"
+    context.mkdir()
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    for line in ignored:
+        if line.startswith("!"):
+            name = line[1:].rstrip("/")
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, context / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(ROOT / name, context / name)
+    return context
+
+
 @pytest.fixture
 def image_root(tmp_path: Path) -> Path:
-    """The final stage's files laid out as the image has them (the package comes from our venv)."""
+    """The final stage as the image has it: the package built and installed (not editable) from
+    the build context, like the build stage's ``pip install .``, beside the COPY'd data files."""
     app = tmp_path / "app"
     app.mkdir()
     for copy in _final("COPY"):
         if not copy.flags:
             source, target = copy.value
             shutil.copytree(ROOT / source, app / target)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(tmp_path / "site"), str(_build_context(tmp_path))],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert installed.returncode == 0, installed.stderr
     return app
 
 
 def test_the_image_layout_migrates_serves_and_passes_its_own_healthcheck(image_root: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
     env = {key: value for key, value in os.environ.items() if not key.startswith("EAM_")}
     for instruction in _final("ENV"):
         env.update({name: value.replace("$PATH", os.environ["PATH"]) for name, value in _env(instruction).items()})
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    # The installed package, not the checkout (the dependencies come from our venv).
+    env["PATH"] = os.pathsep.join([str(site / "bin"), str(Path(sys.executable).parent), env["PATH"]])
+    env["PYTHONPATH"] = str(site)
     port = _free_port()
     env.update(EAM_PORT=str(port), EAM_HOST="127.0.0.1", EAM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'eam.db'}")
     assert env["EAM_POLICIES_DIR"] == "/app/policies"
     env.update(EAM_POLICIES_DIR=str(image_root / "policies"), EAM_MIGRATIONS_DIR=str(image_root / "migrations"))
+    where = subprocess.run(["python", "-c", "import eam; print(eam.__file__)"], cwd=image_root, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.strip() == str(site / "eam" / "__init__.py")
     (command,) = _final("CMD")
 
     # Without the migration step, the command refuses to serve and says what to do.
