@@ -274,6 +274,20 @@ async def test_token_exchange_refuses_a_bad_request(api: Api, form: dict[str, An
     assert_oauth_error(await exchange(api, data), status, error)
 
 
+async def test_token_exchange_treats_optional_parameters_sent_empty_as_omitted(api: Api) -> None:
+    """RFC 6749 section 3.2: "Parameters sent without a value MUST be treated as if they were
+    omitted from the request"; required ones sent empty are therefore missing."""
+    org = await api.managed_organisation()
+    await assign(api, org["id"], "HDBP0147")
+    await assign(api, org["id"], "HDBP0031")
+    empty = {"resource": "", "authorization_details": "", "requested_token_type": "", "actor_token": "", "scope": ""}
+    response = await exchange(api, exchange_form(**empty))
+    assert response.status_code == 200, response.text
+    claims = await claims_of(api, response.json()["access_token"])
+    assert registers_in(claims["authorization_details"]) == [("71000436", "HDBP0031"), ("71000436", "HDBP0147")]
+    assert_oauth_error(await exchange(api, exchange_form(audience="")), 400, "invalid_request")
+
+
 async def test_token_exchange_refuses_a_grant_token_as_subject_token(api: Api) -> None:
     org = await api.managed_organisation()
     await api.approved_assignment(org["id"])

@@ -268,7 +268,6 @@ async def test_a_requested_scope_narrows_the_token(api: Api, scope: str, granted
         pytest.param(READ_AUDIT, "organisations:write", id="defined-not-held"),
         pytest.param(READ_AUDIT, "root", id="unknown"),
         pytest.param(READ_AUDIT, "organisations:read organisations:write", id="partly-held"),
-        pytest.param(READ_AUDIT, "", id="empty"),
         pytest.param(READ_AUDIT, "organisations:read  audit:read", id="two-spaces"),
         pytest.param(READ_AUDIT, 'organisations:read "x"', id="not-nqchar"),
         pytest.param([], None, id="holds-none"),
@@ -281,6 +280,15 @@ async def test_a_scope_not_held_or_malformed_is_invalid_scope(api: Api, held: li
         assert (await request_token(api, credentials, "organisations:read")).status_code == 200  # control
     body = assert_oauth_error(await request_token(api, credentials, scope), 400, "invalid_scope")
     assert "access_token" not in body
+
+
+async def test_an_empty_scope_parameter_counts_as_omitted(api: Api) -> None:
+    """RFC 6749 section 3.2: a parameter sent without a value is treated as omitted."""
+    credentials = await new_client(api, READ_AUDIT, audiences=("healthstat",))
+    omitted = await request_token(api, credentials, None)
+    empty = await request_token(api, credentials, "")
+    assert omitted.status_code == empty.status_code == 200, empty.text
+    assert empty.json()["scope"] == omitted.json()["scope"] == " ".join(sorted(READ_AUDIT))
 
 
 @pytest.mark.parametrize("defect", ["no-credentials", "wrong-secret", "unknown-client", "disabled", "basic-and-post", "person-bearer"])

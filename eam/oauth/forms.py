@@ -16,10 +16,15 @@ FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 class OAuthForm:
+    """The parameters of one request. RFC 6749 section 3.2: "Parameters sent without a value MUST
+    be treated as if they were omitted from the request"; none may be repeated (RFC 8707 allows
+    ``resource`` several times)."""
+
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._values: dict[str, list[str]] = {}
         for name, value in pairs:
-            self._values.setdefault(name, []).append(value)
+            if value:
+                self._values.setdefault(name, []).append(value)
         repeated = sorted(name for name, values in self._values.items() if len(values) > 1 and name not in REPEATABLE)
         if repeated:
             raise OAuthInvalidRequest(f"parameters must not be repeated: {', '.join(repeated)}")

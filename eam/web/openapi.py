@@ -141,8 +141,10 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
 def _form_body(form: type[msgspec.Struct]) -> RequestBody:
     (schema,), components = msgspec.json.schema_components([form], ref_template="#/components/schemas/{name}")
     spec = components[form.__name__]
+    required = set(spec.get("required", []))
+    # RFC 6749 section 3.2: an optional parameter sent empty counts as omitted.
     properties = {
-        name: Schema(type=OpenAPIType.STRING, min_length=1, pattern=NO_NUL, description=prop.get("description"))
+        name: Schema(type=OpenAPIType.STRING, min_length=1 if name in required else None, pattern=NO_NUL, description=prop.get("description"))
         for name, prop in spec["properties"].items()
     }
     # RFC 6749 section 3.2: unknown parameters are ignored, but none may be sent twice (so: strings only).
