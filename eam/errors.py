@@ -108,12 +108,6 @@ class AlreadyExists(Conflict):
     title = "It exists already"
 
 
-class PayloadTooLarge(EAMError):
-    status = 413
-    code = "payload-too-large"
-    title = "Request body too large"
-
-
 class MalformedBody(BadRequest):
     """The body cannot be read as JSON at all: not UTF-8, not JSON syntax, numbers out of range,
     nesting deeper than any EAM document, or empty where a JSON object is required."""

@@ -8,8 +8,9 @@ import msgspec
 
 from eam.organisations.numbers import KBO_PATTERN, NIHDI_PATTERN, NOT_BLANK_PATTERN
 
+#: A display name (of an organisation, a register, a service client); stored without surrounding whitespace.
 Name = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN, description="non-blank text without NUL characters", examples=["AZ Sint-Jan Brugge"])
+    str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN, description="non-blank text without NUL characters")
 ]
 NihdiInput = Annotated[
     str,
