@@ -234,6 +234,52 @@ def _is_blank(value: str) -> bool:
     return not value.strip()
 
 
+@pytest.mark.parametrize("letter", ["ß", "ﬃ", "ΐ"])
+async def test_a_longest_name_whose_case_folding_is_longer_is_stored_and_found(api: Api, letter: str) -> None:
+    """Search compares case-folded text, and case folding can triple a name's length."""
+    name = letter * 200
+    assert len(name.casefold()) > 200
+    created = await api.post("/v1/organisations", json={"name": name, "nihdi": "71000931"})
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == name
+    found = (await api.get("/v1/organisations", params={"q": name[:50].upper()})).json()["items"]
+    assert [item["id"] for item in found] == [created.json()["id"]]
+    renamed = await api.patch(f"/v1/organisations/{created.json()['id']}", json={"name": letter * 199 + "x"})
+    assert renamed.status_code == 200, renamed.text
+
+
+async def test_the_longest_names_and_subjects_are_audited_in_full(api: Api, app: Litestar) -> None:
+    """The audit trail names the actor as "<name> <<subject>>": with the longest name and subject
+    a person, or the longest name and client id a service client, can have, writes still work."""
+    from eam.audit.models import AuditEvent
+
+    person, name = "p" * 255, "Ö" * 200
+    org = await api.managed_organisation()
+    body = {
+        "organisation_id": org["id"], "application": "healthstat", "register": "HDBP0147",
+        "profile": {"role": "data_provider", "data_level": "hospital"}, "justification": "A long name is still a name.",
+    }
+    submitted = await api.client.post("/v1/access-requests", json=body, headers=auth(person, name=name))
+    assert submitted.status_code == 201, submitted.text
+
+    client_id = "c" * 64
+    created = await api.post("/v1/service-clients", json={"name": "K" * 200, "client_id": client_id, "scopes": ["organisations:write"]})
+    assert created.status_code == 201, created.text
+    issued = await api.client.post(
+        "/oauth2/token", data={"grant_type": "client_credentials"}, auth=(client_id, created.json()["client_secret"])
+    )
+    assert issued.status_code == 200, issued.text
+    renamed = await api.client.patch(
+        f"/v1/organisations/{org['id']}", json={"name": "AZ Sint-Jan"}, headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+    )
+    assert renamed.status_code == 200, renamed.text
+
+    async with app.state.sessionmaker() as session:
+        actors = set(await session.scalars(select(AuditEvent.actor)))
+    assert f"{name} <{person}>" in actors
+    assert f"{'K' * 200} <client:{client_id}>" in actors
+
+
 @pytest.fixture
 def live(live_server_factory: Any) -> LiveServer:
     return live_server_factory()

@@ -21,7 +21,8 @@ class AuditEvent(Base):
     )
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    actor: Mapped[str] = mapped_column(String(255))
+    #: "<display name> <<subject>>" (up to 200 + 255 characters) or "<client name> <client:<id>>".
+    actor: Mapped[str] = mapped_column(String(512))
     action: Mapped[str] = mapped_column(String(64), index=True)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     target_type: Mapped[str] = mapped_column(String(32))

@@ -18,7 +18,8 @@ class Organisation(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     #: ``name`` case-folded, for case-insensitive search on every backend.
-    search_name: Mapped[str] = mapped_column(String(200), index=True)
+    #: ``name.casefold()``, which can be three times as long as the name (``ß`` becomes ``ss``).
+    search_name: Mapped[str] = mapped_column(String(600), index=True)
     nihdi: Mapped[str] = mapped_column(String(8), unique=True)
     kbo: Mapped[str | None] = mapped_column(String(10), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
