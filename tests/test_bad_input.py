@@ -280,6 +280,19 @@ async def test_the_longest_names_and_subjects_are_audited_in_full(api: Api, app:
     assert f"{'K' * 200} <client:{client_id}>" in actors
 
 
+@pytest.mark.parametrize(
+    "email", ["x" * 400 + "@azsintjan.be", "not an address", "carol@azsintjan.be"]
+)
+async def test_identity_claims_too_long_or_odd_for_their_columns_are_cut_or_dropped(api: Api, email: str) -> None:
+    """A login provider's claims are not EAM's input rules: a subject with no name becomes a display
+    name cut to its column, and an e-mail claim that is no usable address is not stored."""
+    subject = "s" * 255
+    me = await api.client.get("/v1/me", headers=auth(subject, email=email))
+    assert me.status_code == 200, me.text
+    assert me.json()["display_name"] == subject[:200]
+    assert me.json()["email"] == (email if email == "carol@azsintjan.be" else None)
+
+
 @pytest.fixture
 def live(live_server_factory: Any) -> LiveServer:
     return live_server_factory()

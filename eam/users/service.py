@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.identity import Identity, national_number_hash
 from eam.database import new_id, upsert_ignore
 from eam.users.models import User
+from eam.users.schemas import Email
+
+#: ``users.display_name`` holds this many characters.
+DISPLAY_NAME_LENGTH = 200
 
 
 async def user_for_identity(session: AsyncSession, identity: Identity, key: str, now: dt.datetime) -> User:
@@ -28,8 +33,8 @@ async def user_for_identity(session: AsyncSession, identity: Identity, key: str,
                 id=new_id(),
                 issuer=identity.issuer,
                 subject=identity.subject,
-                display_name=identity.display_name or identity.subject,
-                email=identity.email,
+                display_name=(identity.display_name or identity.subject)[:DISPLAY_NAME_LENGTH],
+                email=usable_email(identity.email),
                 national_number_hash=digest,
                 created_at=now,
                 updated_at=now,
@@ -37,7 +42,16 @@ async def user_for_identity(session: AsyncSession, identity: Identity, key: str,
             .on_conflict_do_nothing(index_elements=["issuer", "subject"])
         )
         user = (await session.scalars(stmt.execution_options(populate_existing=True))).one()
-    elif identity.display_name and user.display_name != identity.display_name:
-        user.display_name = identity.display_name
+    elif identity.display_name and user.display_name != identity.display_name[:DISPLAY_NAME_LENGTH]:
+        user.display_name = identity.display_name[:DISPLAY_NAME_LENGTH]
         user.updated_at = now
     return user
+
+
+def usable_email(claim: object) -> str | None:
+    """A login provider's e-mail claim, kept only if it is an address the user could have set
+    themselves (``Email``); anything else (too long, not an address, not text) is not stored."""
+    try:
+        return msgspec.convert(claim, Email) if claim is not None else None
+    except msgspec.ValidationError:
+        return None
