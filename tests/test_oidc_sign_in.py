@@ -347,3 +347,14 @@ async def test_rfc9207_the_authorization_response_must_name_the_providers_issuer
     refused = await browser.get(str(url.copy_with(params=params)))
     assert "RFC 9207" in assert_problem(refused)["detail"]
     assert "state" in assert_problem(await browser.get(str(url)))["detail"], "the state is spent"
+
+
+async def test_a_callback_repeating_a_parameter_is_refused_before_it_spends_the_state(browser: httpx.AsyncClient) -> None:
+    """RFC 6749 section 3.1: parameters are not included more than once; which one would count?"""
+    redirect = await browser_sign_in_async(browser, f"{EAM}/auth/login", "niss-1")
+    location = redirect.headers["location"]
+    state = httpx.URL(location).params["state"]
+    refused = await browser.get(f"{location}&state={state}")
+    problem = assert_problem(refused, 422)
+    assert [error["field"] for error in problem["errors"]] == ["query.state"]
+    assert (await browser.get(location)).status_code == 303  # the genuine callback still works

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect
 
 from eam.auth import login
@@ -43,8 +43,18 @@ class SignInController(Controller):
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
     @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt={"rate_limit": "sign_in", "problems": [400, 401, 422, 503]})
-    async def callback(self, request: Request[Any, Any, Any], state: State) -> Redirect:
-        params = {key: value for key, value in request.query_params.items() if isinstance(value, str)}
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        code: Annotated[str | None, Parameter(max_length=4096, description="The authorization code")] = None,
+        oauth_state: Annotated[str | None, QueryParameter(name="state", max_length=512, description="The sign-in attempt")] = None,
+        iss: Annotated[str | None, Parameter(max_length=512, description="The provider's issuer (RFC 9207)")] = None,
+        error: Annotated[str | None, Parameter(max_length=256, description="Why the provider refused")] = None,
+    ) -> Redirect:
+        # RFC 6749 section 3.1: no parameter may be included more than once (checked for all four).
+        given = {"code": code, "state": oauth_state, "iss": iss, "error": error}
+        params = {name: value for name, value in given.items() if value is not None}
         token, return_to = await login.complete_login(
             state.sessionmaker,
             state.settings,

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.enums import ParamType
 from litestar.utils.scope.state import ScopeState
 
 from eam.errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
@@ -72,8 +73,13 @@ def is_json_media_type(content_type: str) -> bool:
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
     """Litestar ``before_request`` hook: refuse input no handler could read unambiguously."""
-    handler_parameters = request.route_handler.parsed_fn_signature.parameters
-    declared = set(handler_parameters) - NOT_QUERY_PARAMETERS - set(request.path_params)
+    declared = {
+        getattr(field.kwarg_definition, "name", None) or name  # QueryParameter(name="...") renames it
+        for name, field in request.route_handler.parsed_fn_signature.parameters.items()
+        if name not in NOT_QUERY_PARAMETERS
+        and name not in request.path_params
+        and getattr(field.kwarg_definition, "param_type", ParamType.QUERY) == ParamType.QUERY
+    }
     repeated = sorted(name for name in declared if len(request.query_params.getall(name, [])) > 1)
     if repeated:
         raise ValidationFailed(
