@@ -13,7 +13,8 @@ from eam.database import new_id, upsert_ignore
 from eam.users.models import User
 from eam.users.schemas import Email
 
-#: ``users.display_name`` holds this many characters.
+#: ``users.display_name`` holds this many characters (token sources already cut names to it;
+#: a subject standing in for a missing name can be longer).
 DISPLAY_NAME_LENGTH = 200
 
 
@@ -42,8 +43,8 @@ async def user_for_identity(session: AsyncSession, identity: Identity, key: str,
             .on_conflict_do_nothing(index_elements=["issuer", "subject"])
         )
         user = (await session.scalars(stmt.execution_options(populate_existing=True))).one()
-    elif identity.display_name and user.display_name != identity.display_name[:DISPLAY_NAME_LENGTH]:
-        user.display_name = identity.display_name[:DISPLAY_NAME_LENGTH]
+    elif identity.display_name and user.display_name != identity.display_name:
+        user.display_name = identity.display_name
         user.updated_at = now
     return user
 
