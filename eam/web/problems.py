@@ -108,8 +108,6 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     status = exc.status_code
     code, title = HTTP_CODES.get(status, ("server-error" if status >= 500 else "bad-request", exc.detail))
     detail = exc.detail if exc.detail and exc.detail != title else None
-    if status == 400 and detail and ("JSON" in detail or "malformed" in detail.lower()):
-        code, title = "malformed-body", "The body is not valid JSON"
     headers = dict(exc.headers or {})  # e.g. Allow on 405, RateLimit-* on 429
     if status == 429:
         # RFC 9110 section 10.2.3: when to try again (the rate limiter's reset, in seconds).
