@@ -24,6 +24,7 @@ from eam.auth.identity import TokenSource
 from eam.auth.oidc import OidcProvider, OidcTokenSource
 from eam.auth.routes import SignInController
 from eam.authz.enforcer import Authorizer
+from eam.authz.sync import PolicySync, load_batch
 from eam.catalogue.loader import load_catalogue_file
 from eam.catalogue.routes import CatalogueController
 from eam.catalogue.service import Catalogue
@@ -33,14 +34,14 @@ from eam.grant_tokens.routes import GrantTokenController
 from eam.housekeeping import ensure_signing_key, run_periodically
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
-from eam.service_clients.scopes import defined_scopes
-from eam.signing_keys.keyring import KeyRing
+from eam.authz.vocabulary import defined_scopes
+from eam.signing_keys.keyring import KeyRing, install_key_change_hooks
 from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.settings import Settings
 from eam.users.routes import MeController
 from eam.observability.logs import request_log_middleware
-from eam.observability.metrics import HTTP_METRICS, install_commit_hooks
+from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
 from eam.web.inputs import check_request
 from eam.web.context import provide_context
@@ -67,6 +68,7 @@ def create_app(
     keyring = KeyRing(settings)
     providers = {config.name: OidcProvider(config) for config in settings.oidc_providers}
     install_commit_hooks()
+    install_key_change_hooks()
     if token_sources is None:
         token_sources = [OidcTokenSource(provider, clock) for provider in providers.values()]
         if not settings.is_production and settings.dev_token_secret:
@@ -75,17 +77,22 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        count_statements(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
             async with transaction(app.state.sessionmaker, read_only=True) as session:
-                await authorizer.refresh(session)
+                await load_batch(authorizer, session)
         except DBAPIError as exc:
             await engine.dispose()
             raise RuntimeError(
                 f"cannot load policies from the database ({type(exc.orig).__name__}): is it migrated? run 'eam migrate'"
             ) from exc
         await ensure_signing_key(app.state.sessionmaker, settings, clock)
+        policy_sync = PolicySync(
+            authorizer, app.state.sessionmaker, settings.database_url, poll_seconds=settings.policy_poll_seconds
+        )
+        sync_task = asyncio.create_task(policy_sync.run())
         task = None
         if run_housekeeping and settings.expiry_sweep_seconds > 0:
             task = asyncio.create_task(
@@ -94,10 +101,12 @@ def create_app(
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, sync_task):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
+            await policy_sync.close()
             await engine.dispose()
 
     state: dict[str, Any] = {

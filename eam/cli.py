@@ -173,31 +173,29 @@ def policy_export() -> None:
     """Print every policy in force as Casbin CSV (load it with policies/model.conf)."""
     from sqlalchemy import select
 
-    from eam.authz.enforcer import Authorizer
-    from eam.authz.policy_store import user_subject
+    from eam.authz.export import rules_in_force
     from eam.database import create_engine, make_sessionmaker, transaction
     from eam.users.models import User
 
     settings = _settings()
+    writer = csv.writer(sys.stdout, lineterminator="\n")
 
-    async def collect() -> list[tuple[str, list[str]]]:
-        authorizer = Authorizer(settings.casbin_model_file, settings.permissions_file)
+    async def write() -> None:
         engine = create_engine(settings.database_url)
         try:
             async with transaction(make_sessionmaker(engine), read_only=True) as session:
-                await authorizer.refresh(session)
                 subjects = {entry.partition("#")[2] or entry for entry in settings.platform_admins}
+                admins = []
                 if subjects:
                     for admin in await session.scalars(select(User).where(User.subject.in_(subjects))):
                         if settings.is_platform_admin(admin.issuer, admin.subject):
-                            authorizer.add_config_admin(user_subject(admin.id))
+                            admins.append(admin.id)
+                async for ptype, values in rules_in_force(session, settings.permissions_file, admins):
+                    writer.writerow([ptype, *values])
         finally:
             await engine.dispose()
-        return authorizer.policy_rules()
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    for ptype, values in asyncio.run(collect()):
-        writer.writerow([ptype, *values])
+    asyncio.run(write())
 
 
 def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitable[T]]) -> T:
@@ -280,7 +278,7 @@ def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None,
     from eam.catalogue.loader import load_catalogue_file
     from eam.catalogue.service import Catalogue
     from eam.service_clients.schemas import ServiceClientCreate
-    from eam.service_clients.scopes import defined_scopes
+    from eam.authz.vocabulary import defined_scopes
     from eam.service_clients.service import create_client
 
     settings = _settings()

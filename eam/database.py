@@ -105,7 +105,11 @@ def _create_engine(url: str, *, pool_size: int) -> AsyncEngine:
             connection.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip at every checkout): a connection found dead fails its request
+    # and SQLAlchemy invalidates the pool's older connections. No overflow: a worker never holds
+    # more than ``pool_size`` connections (plus its LISTEN connection), so the budget is
+    # workers x (EAM_DATABASE_POOL_SIZE + 1) per node against PostgreSQL's max_connections.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -114,14 +118,20 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @asynccontextmanager
 async def transaction(
-    sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession], *, read_only: bool = False, statement_level: bool = False
 ) -> AsyncIterator[AsyncSession]:
-    """Yield a session inside one transaction; commit on success, roll back on any exception."""
+    """Yield a session inside one transaction; commit on success, roll back on any exception.
+
+    ``statement_level``: for operations that read and write at most one row in one statement
+    (issuing a grant token may create the caller's user row): on PostgreSQL each statement is
+    its own transaction, which saves the ``BEGIN`` and ``COMMIT`` round trips.
+    """
     async with sessionmaker() as session:
+        options: dict[str, Any] = {"sqlite_begin": "DEFERRED" if read_only else "IMMEDIATE"}
+        if statement_level and session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
         # SQLite: a deferred BEGIN lets readers run beside the single writer.
-        await session.connection(
-            execution_options={"sqlite_begin": "DEFERRED" if read_only else "IMMEDIATE"}
-        )
+        await session.connection(execution_options=options)
         try:
             yield session
         except BaseException:

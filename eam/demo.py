@@ -14,7 +14,8 @@ from eam.audit.recorder import Auditor
 from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import Identity
 from eam.authz.enforcer import Authorizer
-from eam.authz.policy_store import user_subject
+from eam.authz.sync import catch_up
+from eam.authz.vocabulary import user_subject
 from eam.catalogue.schemas import Profile
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
@@ -49,7 +50,7 @@ async def load_demo_data(
         for subject, (name, email) in DEMO_USERS.items():
             identity = Identity(issuer=DEV_ISSUER, subject=subject, display_name=name, email=email)
             users[subject] = await user_for_identity(session, identity, settings.national_number_key, now)
-        await authorizer.refresh(session)
+        await catch_up(authorizer, session)
         authorizer.add_config_admin(user_subject(users["admin"].id))
 
         def as_user(subject: str) -> Context:

@@ -18,6 +18,7 @@ from eam.access_requests.workflow import expire_due as expire_requests
 from eam.assignments.service import expire_due as expire_assignments
 from eam.audit.recorder import Auditor
 from eam.auth.sessions import forget_expired_sign_ins
+from eam.authz.policy_store import prune_change_log
 from eam.database import Clock, transaction
 from eam.errors import Conflict
 from eam.grant_tokens.introspection import forget_expired_revocations
@@ -36,6 +37,11 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) ->
         requests = await expire_requests(session, auditor, auditor.now)
         assignments = await expire_assignments(session, auditor, auditor.now)
     return requests, assignments
+
+
+async def prune_policy_log(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    async with transaction(sessionmaker) as session:
+        return await prune_change_log(session)
 
 
 async def forget_sign_ins(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> tuple[int, int]:
@@ -78,6 +84,7 @@ async def run_periodically(
                 logger.info("expired %d requests and %d assignments", *expired)
             await maintain_keys(sessionmaker, settings, clock)
             await forget_sign_ins(sessionmaker, clock)
+            await prune_policy_log(sessionmaker)
         except asyncio.CancelledError:
             raise
         except Exception:

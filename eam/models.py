@@ -5,7 +5,7 @@ from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
 from eam.audit.models import AuditEvent
 from eam.auth.models import BrowserSession, LoginAttempt
-from eam.authz.models import CasbinRule, PolicyVersion
+from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
 from eam.catalogue.models import Register
 from eam.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
@@ -24,6 +24,7 @@ __all__ = [
     "CasbinRule",
     "LoginAttempt",
     "Organisation",
+    "PolicyChange",
     "PolicyVersion",
     "Register",
     "RevokedGrantToken",

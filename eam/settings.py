@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     platform_admins: tuple[str, ...] = ("admin",)
     request_ttl_days: int = 30
     expiry_sweep_seconds: float = 60.0
+    #: How often a worker polls the policy change log (SQLite; on PostgreSQL NOTIFY wakes it and
+    #: it polls ten times less often as a safety net).
+    policy_poll_seconds: float = 0.2
     max_body_bytes: int = 64 * 1024
     host: str = "127.0.0.1"
     port: int = 8000
@@ -181,6 +184,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values["expiry_sweep_seconds"] = float(environ["EAM_EXPIRY_SWEEP_SECONDS"])
             except ValueError:
                 raise SettingsError("EAM_EXPIRY_SWEEP_SECONDS must be a number") from None
+        if "EAM_POLICY_POLL_SECONDS" in environ:
+            try:
+                values["policy_poll_seconds"] = float(environ["EAM_POLICY_POLL_SECONDS"])
+            except ValueError:
+                raise SettingsError("EAM_POLICY_POLL_SECONDS must be a number") from None
         if "EAM_DEV_TOKEN_SECRET" in environ:
             values["dev_token_secret"] = environ["EAM_DEV_TOKEN_SECRET"] or None
         elif env == "production":
@@ -213,6 +221,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_REQUEST_TTL_DAYS must be at least 1")
         if self.workers < 1:
             raise SettingsError("EAM_WORKERS must be at least 1")
+        if not 0.01 <= self.policy_poll_seconds <= 60:
+            raise SettingsError("EAM_POLICY_POLL_SECONDS must be between 0.01 and 60")
         if not 1 <= self.shutdown_grace_seconds <= 600:
             raise SettingsError("EAM_SHUTDOWN_GRACE_SECONDS must be between 1 and 600")
         if self.dev_token_secret is not None and len(self.dev_token_secret) < 32:

@@ -41,6 +41,7 @@ TABLES = (
     "revoked_grant_tokens",
     "audit_events",
     "casbin_rule",
+    "casbin_rule_changes",
     "assignments",
     "access_requests",
     "access_managers",

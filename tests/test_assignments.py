@@ -10,6 +10,7 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from eam.assignments.models import Assignment
+from eam.authz.register_access import holds_register_access
 from tests.conftest import Api, Clock, casbin_rows
 
 REGISTER_OBJECT = "healthstat:HDBP0147"
@@ -30,11 +31,18 @@ async def create_direct(api: Api, org_id: str, holder: str, by: str = "alice", *
 
 
 async def holds(app: Litestar, user_id: str, org_id: str, profile_pattern: str, now: dt.datetime) -> bool:
-    """Ask Casbin, after reloading the policy the way every request does."""
-    authorizer = app.state.authorizer
+    """Ask Casbin (m2) through the app's own authorizer, as a register-access decision does."""
     async with app.state.sessionmaker() as session:
-        await authorizer.refresh(session)
-    return authorizer.holds_register_access(f"user:{user_id}", f"org:{org_id}", REGISTER_OBJECT, profile_pattern, now)
+        return await holds_register_access(
+            app.state.authorizer,
+            session,
+            user_id=uuid.UUID(user_id),
+            organisation_id=uuid.UUID(org_id),
+            application="healthstat",
+            register="HDBP0147",
+            profile_pattern=profile_pattern,
+            now=now,
+        )
 
 
 async def events(api: Api, target_id: str, user: str = "admin", **params: str) -> list[dict[str, Any]]:

@@ -1,9 +1,52 @@
-"""Several workers, one database: a policy committed through one is enforced by the others at once."""
+"""Several workers, one database: policies committed through one are enforced by the others,
+change by change (no reload), and a register-access decision reads only the asking user's rows."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import datetime as dt
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
 from eam.app import create_app
-from tests.conftest import Api, serve_in_process
+from eam.authz import sync
+from eam.authz.enforcer import Authorizer
+from eam.authz.policy_store import PolicyStore, prune_change_log
+from eam.authz.register_access import holds_register_access
+from eam.database import transaction
+from tests.conftest import Api, Clock, serve_in_process
+
+#: A statement reading ``casbin_rule`` itself (the sync's reads of ``casbin_rule_changes`` aside).
+READS_RULES = re.compile(r"\bcasbin_rule\b(?!_changes)")
+#: A liveness bound only: how fast changes travel is measured by bench/scale.py, not here.
+PATIENCE = 10.0
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not await check():
+        assert time.monotonic() < deadline, f"{what}: not seen within {PATIENCE} s"
+        await asyncio.sleep(0.02)
+
+
+async def decide(app: Any, user_id: str, org_id: str, pattern: str, now: dt.datetime) -> bool:
+    async with transaction(app.state.sessionmaker, read_only=True) as session:
+        return await holds_register_access(
+            app.state.authorizer,
+            session,
+            user_id=uuid.UUID(user_id),
+            organisation_id=uuid.UUID(org_id),
+            application="healthstat",
+            register="HDBP0147",
+            profile_pattern=pattern,
+            now=now,
+        )
 
 
 async def test_policy_change_in_one_instance_is_enforced_by_another(settings, clock) -> None:
@@ -18,6 +61,7 @@ async def test_policy_change_in_one_instance_is_enforced_by_another(settings, cl
         assert (await b.post(f"/v1/access-requests/{first['id']}/approve", "alice", json={})).status_code == 404
 
         assert (await a.appoint(org["id"], "alice")).status_code == 201
+        # a change is decided on the policies as committed: no waiting for the sync
         assert (await b.post(f"/v1/access-requests/{first['id']}/approve", "alice", json={})).status_code == 200
 
         assert (await a.appoint(org["id"], "bob")).status_code == 201
@@ -26,3 +70,171 @@ async def test_policy_change_in_one_instance_is_enforced_by_another(settings, cl
         assert removed.status_code == 204
         assert (await b.post(f"/v1/access-requests/{second['id']}/approve", "alice", json={})).status_code == 404
         assert (await b.post(f"/v1/access-requests/{second['id']}/approve", "bob", json={})).status_code == 200
+
+
+async def test_every_kind_of_change_reaches_another_instance_without_a_reload(settings, clock: Clock) -> None:
+    """Add, change, revoke, expiry and access-manager removal, seen by B through the log only."""
+    worker_a = create_app(settings, clock=clock, run_housekeeping=False)
+    worker_b = create_app(settings, clock=clock, run_housekeeping=False)
+    async with serve_in_process(worker_a) as http_a, serve_in_process(worker_b) as http_b:
+        a, b = Api(http_a), Api(http_b)
+        authz_b = worker_b.state.authorizer
+        loads = authz_b.batch_loads
+        org = await a.organisation()
+        pending = (await a.request_access(org["id"], "dave")).json()
+
+        async def alice_reads_on_b() -> bool:  # a GET: B decides from what it has synced
+            return (await b.get(f"/v1/access-requests/{pending['id']}", "alice")).status_code == 200
+
+        assert not await alice_reads_on_b()
+        await a.appoint(org["id"], "alice")
+        await eventually(alice_reads_on_b, "an appointment")
+
+        carol = await a.user_id("carol")
+        assignment = await a.approved_assignment(org["id"], "carol")
+        hospital, sponsor = "^data_provider/hospital$", "^sponsor/sponsor$"
+        await eventually(lambda: decide(worker_b, carol, org["id"], hospital, clock.now), "a new assignment")
+
+        changed = await a.patch(f"/v1/assignments/{assignment['id']}", "alice", json={"profile": {"role": "sponsor", "data_level": "sponsor"}})
+        assert changed.status_code == 200, changed.text
+        await eventually(lambda: decide(worker_b, carol, org["id"], sponsor, clock.now), "a profile change")
+        assert not await decide(worker_b, carol, org["id"], hospital, clock.now)
+
+        ends = clock.now + dt.timedelta(days=1)
+        extended = await a.patch(f"/v1/assignments/{assignment['id']}", "alice", json={"valid_until": ends.isoformat()})
+        assert extended.status_code == 200, extended.text
+
+        async def end_date_seen() -> bool:
+            return not await decide(worker_b, carol, org["id"], sponsor, ends)
+
+        await eventually(end_date_seen, "an end date")
+        clock.advance(days=2)  # expiry needs no sync at all: the decision compares times
+        assert not await decide(worker_b, carol, org["id"], sponsor, clock.now)
+        clock.advance(days=-2)
+
+        revoked = await a.post(f"/v1/assignments/{assignment['id']}/revoke", "alice", json={"reason": "left"})
+        assert revoked.status_code == 200, revoked.text
+
+        async def revoked_on_b() -> bool:
+            return not await decide(worker_b, carol, org["id"], ".*", clock.now)
+
+        await eventually(revoked_on_b, "a revocation")
+
+        await a.appoint(org["id"], "bob")
+        alice_id = await a.user_id("alice")
+        assert (await a.delete(f"/v1/organisations/{org['id']}/access-managers/{alice_id}", "bob")).status_code == 204
+
+        async def alice_refused_on_b() -> bool:
+            return (await b.get(f"/v1/access-requests/{pending['id']}", "alice")).status_code == 404
+
+        await eventually(alice_refused_on_b, "an access-manager removal")
+        assert authz_b.batch_loads == loads, "B applied the changes one by one, never reloading"
+        assert authz_b.version == worker_a.state.authorizer.version
+
+
+async def test_an_expiry_recorded_by_the_sweep_drops_the_row_everywhere(app, api: Api, clock: Clock) -> None:
+    from eam.housekeeping import sweep
+
+    org = await api.managed_organisation()
+    carol = await api.user_id("carol")
+    assignment = await api.approved_assignment(org["id"], "carol")
+    ends = clock.now + dt.timedelta(hours=1)
+    await api.patch(f"/v1/assignments/{assignment['id']}", "alice", json={"valid_until": ends.isoformat()})
+    assert await decide(app, carol, org["id"], ".*", clock.now)
+    clock.advance(hours=2)
+    assert not await decide(app, carol, org["id"], ".*", clock.now)  # at once, before any sweep
+    assert await sweep(app.state.sessionmaker, clock) == (0, 1)
+    await eventually(lambda: _no_cached_rows(app, carol), "the expiry's log entry")
+
+
+async def _no_cached_rows(app: Any, user_id: str) -> bool:
+    return app.state.authorizer.cached_register_rows(f"user:{user_id}") is None
+
+
+async def test_a_decision_reads_only_the_asking_users_rows(app, api: Api, clock: Clock) -> None:
+    org = await api.managed_organisation()
+    for holder in ("carol", "dave", "erin"):
+        await api.approved_assignment(org["id"], holder)
+    carol, dave = await api.user_id("carol"), await api.user_id("dave")
+    authz = app.state.authorizer
+    for subject in (f"user:{carol}", f"user:{dave}"):
+        authz._register_rows.pop(subject, None)  # start cold
+
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        statements.append((statement, parameters))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert await decide(app, carol, org["id"], ".*", clock.now)
+        cold = [entry for entry in statements if READS_RULES.search(entry[0])]
+        statements.clear()
+        assert await decide(app, carol, org["id"], ".*", clock.now)
+        warm = [entry for entry in statements if READS_RULES.search(entry[0])]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert len(cold) == 1, cold
+    sql, parameters = cold[0]
+    values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+    assert "v0 =" in sql.replace('"', "").replace("casbin_rule.", "") and f"user:{carol}" in values
+    assert not any(f"user:{other}" in map(str, values) for other in (dave,))
+    assert warm == []  # from the cache
+    assert set(authz.cached_register_rows(f"user:{carol}")) == {(f"org:{org['id']}", "healthstat:HDBP0147")}
+    assert authz.cached_register_rows(f"user:{dave}") is None  # never read
+
+
+async def test_a_worker_far_behind_or_past_a_pruned_log_loads_in_one_batch(app, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = app.state.settings
+    authz = Authorizer(settings.casbin_model_file, settings.permissions_file)  # a worker with no sync task
+    async with transaction(app.state.sessionmaker, read_only=True) as session:
+        await sync.load_batch(authz, session)
+    org = await api.organisation()
+    monkeypatch.setattr(sync, "BATCH_AFTER", 2)
+
+    async def caught_up() -> int:
+        async with transaction(app.state.sessionmaker, read_only=True) as session:
+            before = authz.batch_loads
+            await sync.catch_up(authz, session)
+            return authz.batch_loads - before
+
+    await api.appoint(org["id"], "alice")
+    assert await caught_up() == 0  # one change: applied as such
+    alice = await api.user_id("alice")
+    assert authz.allows(f"user:{alice}", f"org:{org['id']}", "access_request", "approve")
+    for manager in ("bob", "erin", "dave"):
+        await api.appoint(org["id"], manager)
+    assert await caught_up() == 1  # three changes behind, more than BATCH_AFTER
+    assert authz.version == app.state.authorizer.version
+    assert authz.allows(f"user:{await api.user_id('erin')}", f"org:{org['id']}", "access_request", "approve")
+
+    async with transaction(app.state.sessionmaker) as session:  # the log pruned past the worker
+        await PolicyStore(session).appoint_platform_admin(uuid.UUID(alice))
+        await PolicyStore(session).appoint_access_manager(uuid.UUID(alice), uuid.uuid4())
+        await prune_change_log(session, keep=1)
+    assert await caught_up() == 1
+    assert authz.allows(f"user:{alice}", "platform", "organisation", "create")
+
+    async with transaction(app.state.sessionmaker) as session:  # a bulk change: version moves, no log
+        await session.execute(text("DELETE FROM casbin_rule WHERE v0 = :subject AND v1 = 'role:platform_admin'"), {"subject": f"user:{alice}"})
+        await PolicyStore(session).record_bulk_change()
+    assert await caught_up() == 1
+    assert not authz.allows(f"user:{alice}", "platform", "organisation", "create")
+    assert await caught_up() == 0
+
+
+async def test_a_rolled_back_change_is_never_applied(app, api: Api) -> None:
+    authz = app.state.authorizer
+    org = await api.organisation()
+    carol = uuid.UUID(await api.user_id("carol"))
+    version = authz.version
+    with pytest.raises(RuntimeError):
+        async with transaction(app.state.sessionmaker) as session:
+            await PolicyStore(session).appoint_access_manager(carol, uuid.UUID(org["id"]))
+            raise RuntimeError("the request failed after the policy write")
+    async with transaction(app.state.sessionmaker, read_only=True) as session:
+        await sync.catch_up(authz, session)
+    assert authz.version == version
+    assert not authz.allows(f"user:{carol}", f"org:{org['id']}", "access_request", "approve")

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from eam.app import create_app
 from eam.authz.enforcer import read_permissions
 from eam.migrations import upgrade
-from eam.service_clients.scopes import defined_scopes
+from eam.authz.vocabulary import defined_scopes
 from eam.settings import PROJECT_ROOT, Settings
 from eam.verifier import TokenRefused, Verifier
 from tests.conftest import POSTGRES_URL, Api, Clock, assert_problem, casbin_rows, error_fields, serve_in_process, token

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -29,14 +31,14 @@ async def _counts(app) -> dict[str, int]:
 def kill_after_policy_write(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Fault injection: the policy row is really written, then the request dies."""
     written: list[list[str]] = []
-    original = PolicyStore.add
+    original = PolicyStore._add
 
-    async def add_then_die(self: PolicyStore, ptype: str, values: list[str]) -> None:
-        await original(self, ptype, values)
-        written.append([ptype, *values])
+    async def add_then_die(self: PolicyStore, rules: list[tuple[str, list[str]]], removed: Any = None) -> None:
+        await original(self, rules, removed)
+        written.extend([ptype, *values] for ptype, values in rules)
         raise KilledHalfway("killed after the policy write")
 
-    monkeypatch.setattr(PolicyStore, "add", add_then_die)
+    monkeypatch.setattr(PolicyStore, "_add", add_then_die)
     return written
 
 

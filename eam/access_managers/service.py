@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from eam.access_managers.models import AccessManager
 from eam.access_managers.schemas import AccessManagerOut
-from eam.authz.policy_store import access_manager_rule, org_domain
+from eam.authz.vocabulary import org_domain
 from eam.errors import AlreadyExists, LastAccessManager, NotFound, ValidationFailed, FieldError
 from eam.organisations.models import ACTIVE
 from eam.organisations.service import get_organisation
@@ -65,7 +65,7 @@ async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) 
     row = AccessManager(organisation_id=organisation_id, user_id=user_id, appointed_at=ctx.now, appointed_by=ctx.user.id)
     ctx.session.add(row)
     await ctx.session.flush()
-    await ctx.policies.add(*access_manager_rule(user_id, organisation_id))
+    await ctx.policies.appoint_access_manager(user_id, organisation_id)
     ctx.audit.record(
         "access_manager.appointed",
         target_type="user",
@@ -91,7 +91,7 @@ async def remove(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -
         )
     await ctx.session.delete(row)
     await ctx.session.flush()
-    await ctx.policies.remove(*access_manager_rule(user_id, organisation_id))
+    await ctx.policies.remove_access_manager(user_id, organisation_id)
     ctx.audit.record(
         "access_manager.removed",
         target_type="user",

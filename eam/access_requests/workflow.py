@@ -18,7 +18,7 @@ from eam.access_requests.models import APPROVED, EXPIRED, PENDING, REJECTED, WIT
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
 from eam.assignments.service import check_end_date, grant, live_assignment
 from eam.audit.recorder import Auditor
-from eam.authz.policy_store import org_domain
+from eam.authz.vocabulary import org_domain
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation

@@ -19,7 +19,8 @@ from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_acti
 
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
 from eam.audit.recorder import Auditor
-from eam.authz.policy_store import PolicyStore, org_domain, policy_time, profile_action, user_subject
+from eam.authz.policy_store import PolicyStore
+from eam.authz.vocabulary import org_domain, profile_action
 from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
@@ -32,21 +33,25 @@ from eam.web.context import Context
 Holder = aliased(User)
 
 
-def _register_object(assignment: Assignment) -> str:
-    return f"{assignment.application}:{assignment.register_code}"
+async def hold_register_access(policies: PolicyStore, assignment: Assignment) -> None:
+    """Ask authz to hold the assignment's register access as it now stands (replacing the old)."""
+    await policies.grant_register_access(
+        assignment.user_id,
+        assignment.organisation_id,
+        assignment.application,
+        assignment.register_code,
+        role=assignment.role,
+        data_level=assignment.data_level,
+        author_group=assignment.author_group,
+        valid_from=assignment.valid_from,
+        valid_until=assignment.valid_until,
+    )
 
 
-def _policy_key(assignment: Assignment) -> list[str]:
-    return [user_subject(assignment.user_id), org_domain(assignment.organisation_id), _register_object(assignment)]
-
-
-def _policy_values(assignment: Assignment) -> list[str]:
-    return [
-        *_policy_key(assignment),
-        profile_action(assignment.role, assignment.data_level, assignment.author_group),
-        policy_time(assignment.valid_from),
-        policy_time(assignment.valid_until),
-    ]
+async def drop_register_access(policies: PolicyStore, assignment: Assignment) -> None:
+    await policies.revoke_register_access(
+        assignment.user_id, assignment.organisation_id, assignment.application, assignment.register_code
+    )
 
 
 def assignment_out(assignment: Assignment, user: User, org: Organisation, now: dt.datetime) -> AssignmentOut:
@@ -127,7 +132,7 @@ async def grant(
     )
     ctx.session.add(assignment)
     await ctx.session.flush()
-    await ctx.policies.add("p2", _policy_values(assignment))
+    await hold_register_access(ctx.policies, assignment)
     ctx.audit.record(
         "assignment.created",
         target_type="assignment",
@@ -219,8 +224,8 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
         return assignment, user, org
     assignment.updated_at = ctx.now
     await ctx.session.flush()
-    await ctx.policies.remove("p2", _policy_key(assignment))
-    await ctx.policies.add("p2", _policy_values(assignment))
+    await drop_register_access(ctx.policies, assignment)
+    await hold_register_access(ctx.policies, assignment)
     after = assignment.snapshot()
     if data.comment:
         after["comment"] = data.comment
@@ -242,7 +247,7 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tupl
     if result.rowcount != 1:
         raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
     await ctx.session.refresh(assignment)
-    await ctx.policies.remove("p2", _policy_key(assignment))
+    await drop_register_access(ctx.policies, assignment)
     ctx.audit.record(
         "assignment.revoked",
         target_type="assignment",
@@ -272,7 +277,7 @@ async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, user_id: 
             continue
         before = assignment.snapshot()
         await session.refresh(assignment)
-        await policies.remove("p2", _policy_key(assignment))
+        await drop_register_access(policies, assignment)
         auditor.record("assignment.expired", target_type="assignment", target_id=assignment.id, organisation_id=assignment.organisation_id, before=before, after=assignment.snapshot())
         count += 1
     return count

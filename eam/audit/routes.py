@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from eam.audit.models import AuditEvent
 from eam.audit.schemas import AuditEventOut
-from eam.authz.policy_store import org_domain
+from eam.authz.vocabulary import org_domain
 from eam.errors import Forbidden
 from eam.web.context import Context
 from eam.web.pagination import Cursor, Limit, Page, fetch_page

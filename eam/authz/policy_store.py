@@ -1,71 +1,184 @@
 """Casbin rows written through the caller's session, in the same transaction as the decision.
 
-Every change also bumps ``policy_version`` in that transaction, so a rollback undoes the
-domain change, the policy row and the version bump together.
+Features ask for what they mean (grant register access, appoint an access manager, grant a
+scope); this store turns that into ``casbin_rule`` rows (:mod:`eam.authz.vocabulary`) and
+appends each added or removed row to the change log (``casbin_rule_changes``) in the same
+transaction, so a rollback undoes the domain change, the policy rows and their log together.
+Nothing here commits: the caller's layer owns the transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.authz.models import CasbinRule, PolicyVersion
+from eam.authz.enforcer import ADDED, REMOVED, Change
+from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
+from eam.authz.vocabulary import (
+    ALL_DOMAINS,
+    GROUPING,
+    REGISTER_ACCESS,
+    Rule,
+    access_manager_rule,
+    client_subject,
+    platform_admin_rule,
+    register_access_key,
+    register_access_rule,
+    scope_of,
+    scope_rule,
+)
 
-ACCESS_MANAGER = "role:access_manager"
-PLATFORM_ADMIN = "role:platform_admin"
-PLATFORM_DOMAIN = "platform"
-
-
-def user_subject(user_id: uuid.UUID) -> str:
-    return f"user:{user_id}"
-
-
-def org_domain(organisation_id: uuid.UUID) -> str:
-    return f"org:{organisation_id}"
-
-
-def policy_time(moment: dt.datetime | None) -> str:
-    """Fixed-width UTC text, so string comparison in the matcher is time comparison."""
-    if moment is None:
-        return ""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def profile_action(role: str, data_level: str | None, author_group: str | None) -> str:
-    if data_level:
-        return f"{role}/{data_level}"
-    if author_group:
-        return f"{role}@{author_group}"
-    return role
+#: Session ``info`` key: the changes this transaction logged, applied locally after its commit.
+WRITTEN = "eam.policy_changes"
+COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")
 
 
-def access_manager_rule(user_id: uuid.UUID, organisation_id: uuid.UUID) -> tuple[str, list[str]]:
-    return "g", [user_subject(user_id), ACCESS_MANAGER, org_domain(organisation_id)]
+def row_fields(values: Iterable[str]) -> dict[str, str]:
+    return {column: value for column, value in zip(COLUMNS, values, strict=False)}
+
+
+#: Change-log entries kept; a worker further behind than this loads in one batch anyway.
+LOG_KEPT = 100_000
+
+
+async def prune_change_log(session: AsyncSession, keep: int = LOG_KEPT) -> int:
+    """Drop log entries older than the last ``keep``; returns how many went."""
+    newest = await session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+    result = await session.execute(delete(PolicyChange).where(PolicyChange.seq <= int(newest or 0) - keep))
+    return int(result.rowcount or 0)
 
 
 class PolicyStore:
+    """The only writer of ``casbin_rule``; every write is logged for the workers' incremental sync."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, ptype: str, values: list[str]) -> None:
-        fields = {f"v{index}": value for index, value in enumerate(values)}
-        self.session.add(CasbinRule(ptype=ptype, **fields))
-        await self.session.flush()
-        await self._bump()
+    async def grant_register_access(
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        application: str,
+        register: str,
+        *,
+        role: str,
+        data_level: str | None,
+        author_group: str | None,
+        valid_from: dt.datetime,
+        valid_until: dt.datetime | None,
+    ) -> None:
+        """Hold the assignment's register access: its one ``p2`` row, replacing an older one (a change)."""
+        ptype, values = register_access_rule(
+            user_id,
+            organisation_id,
+            application,
+            register,
+            role=role,
+            data_level=data_level,
+            author_group=author_group,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        removed = await self._remove(ptype, register_access_key(user_id, organisation_id, application, register))
+        await self._add([(ptype, values)], removed)
 
-    async def remove(self, ptype: str, values: list[str]) -> int:
+    async def revoke_register_access(self, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> int:
+        """Drop the assignment's ``p2`` row (revoked or expired); how many rows went."""
+        removed = await self._remove(REGISTER_ACCESS, register_access_key(user_id, organisation_id, application, register))
+        await self._log(removed=removed)
+        return len(removed)
+
+    async def appoint_access_manager(self, user_id: uuid.UUID, organisation_id: uuid.UUID) -> None:
+        await self._add([access_manager_rule(user_id, organisation_id)])
+
+    async def remove_access_manager(self, user_id: uuid.UUID, organisation_id: uuid.UUID) -> int:
+        ptype, values = access_manager_rule(user_id, organisation_id)
+        removed = await self._remove(ptype, values)
+        await self._log(removed=removed)
+        return len(removed)
+
+    async def appoint_platform_admin(self, user_id: uuid.UUID) -> None:
+        await self._add([platform_admin_rule(user_id)])
+
+    async def held_scopes(self, client_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The scopes each client holds, read from its grouping rows."""
+        subjects = {client_subject(client_id): client_id for client_id in client_ids}
+        held: dict[str, list[str]] = {client_id: [] for client_id in subjects.values()}
+        if not subjects:
+            return held
+        rows = await self.session.execute(
+            select(CasbinRule.v0, CasbinRule.v1)
+            .where(CasbinRule.ptype == GROUPING, CasbinRule.v0.in_(subjects), CasbinRule.v2 == ALL_DOMAINS)
+            .order_by(CasbinRule.v1)
+        )
+        for subject, role in rows:
+            scope = scope_of(role or "")
+            if scope is not None:
+                held[subjects[subject]].append(scope)
+        return held
+
+    async def replace_scopes(self, client_id: str, scopes: Iterable[str]) -> tuple[list[str], list[str]]:
+        """Make the client hold exactly ``scopes``; returns (before, after)."""
+        wanted = sorted(set(scopes))
+        before = (await self.held_scopes([client_id]))[client_id]
+        removed: list[Rule] = []
+        for scope in sorted(set(before) - set(wanted)):
+            ptype, values = scope_rule(client_id, scope)
+            removed.extend(await self._remove(ptype, values))
+        added = [scope_rule(client_id, scope) for scope in sorted(set(wanted) - set(before))]
+        await self._add(added, removed)
+        return before, wanted
+
+    async def _add(self, rules: list[Rule], removed: list[Rule] | None = None) -> None:
+        if rules:
+            await self.session.execute(insert(CasbinRule), [{"ptype": ptype, **row_fields(values)} for ptype, values in rules])
+        await self._log(added=rules, removed=removed or [])
+
+    async def _remove(self, ptype: str, leading_values: list[str]) -> list[Rule]:
         conditions = [CasbinRule.ptype == ptype]
-        for index, value in enumerate(values):
-            conditions.append(getattr(CasbinRule, f"v{index}") == value)
-        result = await self.session.execute(delete(CasbinRule).where(*conditions))
-        if result.rowcount:
-            await self._bump()
-        return result.rowcount
+        conditions.extend(getattr(CasbinRule, column) == value for column, value in zip(COLUMNS, leading_values, strict=False))
+        result = await self.session.execute(
+            delete(CasbinRule).where(*conditions).returning(CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
+        )
+        removed = []
+        for row in result.all():
+            values = [value for value in row[1:]]
+            while values and values[-1] is None:
+                values.pop()
+            removed.append((row[0], [value or "" for value in values]))
+        return removed
 
-    async def _bump(self) -> None:
+    async def _log(self, *, added: Iterable[Rule] = (), removed: Iterable[Rule] = ()) -> None:
+        """Append the changes to the log under sequence numbers taken from ``policy_version``.
+
+        The ``UPDATE`` locks the version row until the transaction ends, so writers commit in
+        ``seq`` order and a reader never sees a higher ``seq`` before a lower one.
+        """
+        changes = [(REMOVED, rule) for rule in removed] + [(ADDED, rule) for rule in added]
+        if not changes:
+            return
+        last = await self.session.scalar(
+            update(PolicyVersion)
+            .where(PolicyVersion.id == 1)
+            .values(version=PolicyVersion.version + len(changes))
+            .returning(PolicyVersion.version)
+        )
+        first = int(last) - len(changes) + 1
+        await self.session.execute(
+            insert(PolicyChange),
+            [{"seq": first + index, "op": op, "ptype": ptype, **row_fields(values)} for index, (op, (ptype, values)) in enumerate(changes)],
+        )
+        self.session.info.setdefault(WRITTEN, []).extend(
+            Change(first + index, op, ptype, list(values)) for index, (op, (ptype, values)) in enumerate(changes)
+        )
+
+    async def record_bulk_change(self) -> None:
+        """Rows were written in bulk, not through this store (``eam demo-data --scale``): the
+        version moves past the log, which tells every worker to load in one batch."""
         await self.session.execute(
             update(PolicyVersion).where(PolicyVersion.id == 1).values(version=PolicyVersion.version + 1)
         )

@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Parameter
 
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.catalogue.schemas import ApplicationOut, RegisterIn, RegisterOut
 from eam.errors import NotFound
 from eam.web.context import Context

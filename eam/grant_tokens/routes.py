@@ -20,7 +20,7 @@ class GrantTokenController(Controller):
         operation_id="issueGrantToken",
         summary="A signed grant token listing your active assignments for one application",
         status_code=200,
-        opt={"rate_limit": "tokens", "conflicts": False, "problems": [503]},
+        opt={"rate_limit": "tokens", "conflicts": False, "problems": [503], "read_only": True},
     )
     async def issue(self, ctx: Context, data: GrantTokenRequest) -> Response[GrantTokenOut]:
         if ctx.client_id is not None:

@@ -7,6 +7,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 from sqlalchemy import text
 
+from eam.authz.sync import catch_up
 from eam.database import transaction
 
 
@@ -28,7 +29,7 @@ async def ready(state: State) -> Response[Health]:
     try:
         async with transaction(state.sessionmaker, read_only=True) as session:
             await session.execute(text("SELECT 1"))
-            await state.authorizer.refresh(session)
+            await catch_up(state.authorizer, session)
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure as "not ready"
         database = f"unreachable: {type(exc).__name__}"
     policies = "loaded" if state.authorizer.loaded else "not loaded"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.audit.recorder import Auditor
 from eam.authz.enforcer import Authorizer
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN, defined_scopes
 from eam.errors import (
     NoActiveAssignment,
     OAuthInsufficientScope,
@@ -33,7 +33,6 @@ from eam.oauth.forms import OAuthForm, TokenForm, TokenRequestForm, read_form
 from eam.oauth.metadata import server_metadata
 from eam.oauth.token_exchange import GRANT_TYPE, TokenExchangeOut, parse_exchange
 from eam.service_clients.models import ServiceClient
-from eam.service_clients.scopes import client_allows, defined_scopes
 from eam.service_clients.service import authenticate_client, credentials_from
 from eam.service_clients.tokens import GRANT_TYPE as CLIENT_CREDENTIALS
 from eam.service_clients.tokens import ServiceTokenOut, issue_service_token, looks_like_service_token, service_caller
@@ -132,9 +131,8 @@ class OAuthController(Controller):
         form = await read_form(request)
         client = await _client(request, form, db)
         authz: Authorizer = state.authorizer
-        await authz.refresh(db)
         if client is not None:
-            if not client_allows(authz, client.client_id, None, *INTROSPECT):
+            if not authz.client_allows(client.client_id, None, *INTROSPECT):
                 raise OAuthInsufficientScope(f"client {client.client_id!r} does not hold the tokens:introspect scope")
         elif request.headers.get("authorization", "").lower().startswith("bearer "):
             token = bearer_token(request)
@@ -145,7 +143,7 @@ class OAuthController(Controller):
             except Unauthenticated as exc:
                 raise OAuthInvalidToken(exc.detail) from None
             client = caller.client
-            if not client_allows(authz, client.client_id, caller.scopes, *INTROSPECT):
+            if not authz.client_allows(client.client_id, caller.scopes, *INTROSPECT):
                 raise OAuthInsufficientScope("introspection needs a service token with the tokens:introspect scope")
         else:
             raise OAuthInvalidClient("introspection is for service clients: authenticate with client_id and client_secret, or a service token")

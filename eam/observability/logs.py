@@ -21,6 +21,7 @@ from litestar.datastructures import MutableScopeHeaders
 from pythonjsonlogger.core import RESERVED_ATTRS
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from eam.observability.metrics import STATEMENTS_IN_REQUEST
 from eam.settings import Settings
 
 ACCESS_LOGGER = "eam.access"
@@ -115,6 +116,8 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        statements = [0]
+        STATEMENTS_IN_REQUEST.set(statements)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -137,6 +140,7 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
                     "route": scope.get("path_template"),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "sql_statements": statements[0],
                     "request_id": request_id,
                 },
             )

@@ -5,7 +5,10 @@
 - ``eam_grant_tokens_issued_total`` by application and grant, ``eam_service_tokens_issued_total``;
 - ``eam_audit_events_total`` by action and ``eam_access_request_decisions_total`` by outcome,
   counted when the transaction that wrote them commits (a rolled-back decision never counts);
-- ``eam_casbin_policy_rules``: the rules in force (file, database, configured admins).
+- ``eam_casbin_policy_rules``: the rules in force (file, database, configured admins);
+- ``eam_sql_statements_total`` and ``eam_sql_transactions_total``: statements sent to the
+  database and transactions begun, so that round trips per request can be followed (the access
+  log line of each request also carries its own ``sql_statements``).
 
 With several workers, ``eam serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory so
 any worker answers for all (prometheus_client's multiprocess mode).
@@ -13,10 +16,13 @@ any worker answers for all (prometheus_client's multiprocess mode).
 
 from __future__ import annotations
 
+import contextvars
+from typing import Any
+
 from litestar.plugins.prometheus import PrometheusConfig
 from prometheus_client import Counter, Gauge
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 AUDIT_ACTIONS_KEY = "eam_audit_actions"
@@ -33,6 +39,11 @@ DECISIONS_TOTAL = Counter(
 POLICY_RULES = Gauge(
     "eam_casbin_policy_rules", "Casbin rules in force", multiprocess_mode="mostrecent"
 )
+
+SQL_STATEMENTS = Counter("eam_sql_statements_total", "SQL statements sent to the database")
+SQL_TRANSACTIONS = Counter("eam_sql_transactions_total", "Database transactions begun")
+#: The statements of the request being served: ``[count]``, set by the request-log middleware.
+STATEMENTS_IN_REQUEST: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("eam_sql_statements", default=None)
 
 HTTP_METRICS = PrometheusConfig(
     app_name="eam",
@@ -65,3 +76,20 @@ def install_commit_hooks() -> None:
     if not event.contains(Session, "after_commit", _count_committed):
         event.listen(Session, "after_commit", _count_committed)
         event.listen(Session, "after_rollback", _forget_rolled_back)
+
+
+def _count_statement(*_args: Any) -> None:
+    SQL_STATEMENTS.inc()
+    held = STATEMENTS_IN_REQUEST.get()
+    if held is not None:
+        held[0] += 1
+
+
+def _count_transaction(*_args: Any) -> None:
+    SQL_TRANSACTIONS.inc()
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Count every statement and transaction of ``engine`` (per process and per request)."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    event.listen(engine.sync_engine, "begin", _count_transaction)

@@ -6,7 +6,6 @@ import os
 
 from litestar import MediaType, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -14,18 +13,15 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.enforcer import Authorizer
 from eam.observability.metrics import POLICY_RULES
-from eam.web.context import provide_session
 
 
-@get("/metrics", include_in_schema=False, dependencies={"db": Provide(provide_session)})
-async def metrics(state: State, db: AsyncSession) -> Response[bytes]:
+@get("/metrics", include_in_schema=False)
+async def metrics(state: State) -> Response[bytes]:
     authorizer: Authorizer = state.authorizer
-    await authorizer.refresh(db)
-    POLICY_RULES.set(len(authorizer.policy_rules()))
+    POLICY_RULES.set(authorizer.rules_in_force)
     registry = REGISTRY
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by ``eam serve`` for several workers
         registry = CollectorRegistry()

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.organisations import service
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch
 from eam.web.context import Context

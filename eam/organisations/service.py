@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import Select, or_, select
 
-from eam.authz.policy_store import PLATFORM_DOMAIN, org_domain
+from eam.authz.vocabulary import PLATFORM_DOMAIN, org_domain
 from eam.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
 from eam.organisations.models import ACTIVE, DISABLED, Organisation
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi

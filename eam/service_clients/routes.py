@@ -6,7 +6,7 @@ from litestar import Controller, get, post, put
 from litestar.params import Parameter
 from sqlalchemy import select
 
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.service_clients import service
 from eam.service_clients.models import ServiceClient
 from eam.service_clients.schemas import (
@@ -15,7 +15,8 @@ from eam.service_clients.schemas import (
     ServiceClientOut,
     ServiceClientScopes,
 )
-from eam.service_clients.scopes import defined_scopes, held_scopes
+from eam.authz.vocabulary import defined_scopes
+from eam.service_clients.scopes import held_scopes
 from eam.web.context import Context
 from eam.web.pagination import Cursor, Limit, Page, fetch_page
 

@@ -12,14 +12,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import jwt
 from cryptography.fernet import Fernet, MultiFernet
 from joserfc.jwk import ECKey, OKPKey, RSAKey
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from eam.audit.recorder import Auditor
 from eam.errors import Conflict, ServiceUnavailable
@@ -62,13 +64,51 @@ def published_jwk(key: SigningKey) -> dict[str, Any]:
     return {**key.public_jwk, "kid": key.kid, "alg": key.alg, "use": "sig"}
 
 
+#: How long a worker signs with the current key it read before reading it again. A key
+#: rotated by another process is used from then on; tokens signed meanwhile with the previous
+#: key still verify, since it stays published for the longest token lifetime plus leeway.
+CURRENT_KEY_SECONDS = 5.0
+_KEYS_CHANGED = "eam.signing_keys_changed"
+
+
+class _Generation:
+    """Bumped when a transaction of this process that changed signing keys commits."""
+
+    value = 0
+
+
+def _bump_generation(session: Session) -> None:
+    if session.info.pop(_KEYS_CHANGED, False):
+        _Generation.value += 1
+
+
+def _forget_change(session: Session) -> None:
+    session.info.pop(_KEYS_CHANGED, None)
+
+
+def install_key_change_hooks() -> None:
+    """Make this process's own rotations and retirements visible at once (idempotent)."""
+    if not event.contains(Session, "after_commit", _bump_generation):
+        event.listen(Session, "after_commit", _bump_generation)
+        event.listen(Session, "after_rollback", _forget_change)
+
+
+def _note_key_change(session: AsyncSession) -> None:
+    session.sync_session.info[_KEYS_CHANGED] = True
+
+
 class KeyRing:
-    """Per-process cache of decrypted keys; the database stays the only source of truth."""
+    """Per-process cache of decrypted keys; the database stays the only source of truth.
+
+    The current key is read again after :data:`CURRENT_KEY_SECONDS`, or at once after this
+    process committed a rotation or retirement.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._private: dict[str, Any] = {}
         self._public: dict[str, Any] = {}
+        self._current: tuple[SigningKey, int, float] | None = None
 
     def private_key(self, key: SigningKey) -> Any:
         cached = self._private.get(key.kid)
@@ -86,12 +126,18 @@ class KeyRing:
         return cached
 
     async def signing_key(self, session: AsyncSession) -> tuple[SigningKey, Any]:
+        cached = self._current
+        if cached is not None and cached[1] == _Generation.value and time.monotonic() - cached[2] < CURRENT_KEY_SECONDS:
+            return cached[0], self.private_key(cached[0])
+        generation, read_at = _Generation.value, time.monotonic()
         key = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
         if key is None:
             raise ServiceUnavailable("no signing key is configured yet; run 'eam keys rotate'")
         if key.kid not in self._private:
             self._private.clear()  # only the current key signs: forget superseded private keys
-        return key, self.private_key(key)
+        private = self.private_key(key)
+        self._current = (key, generation, read_at)
+        return key, private
 
 
 async def published_keys(session: AsyncSession, now: dt.datetime) -> list[SigningKey]:
@@ -118,6 +164,7 @@ async def rotate(session: AsyncSession, settings: Settings, auditor: Auditor, *,
         if result.rowcount != 1:
             raise Conflict("another rotation replaced the signing key at the same time")
     key = new_signing_key(settings, settings.grant_signing_alg, now)
+    _note_key_change(session)
     session.add(key)
     try:
         await session.flush()
@@ -169,6 +216,7 @@ async def retire_due(session: AsyncSession, auditor: Auditor) -> int:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
+            _note_key_change(session)
             auditor.record("signing_key.retired", target_type="signing_key", target_id=key.kid, before=key.snapshot())
             count += 1
     return count

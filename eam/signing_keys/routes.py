@@ -6,7 +6,7 @@ from litestar.di import Provide
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.signing_keys.keyring import published_jwk, published_keys, rotate
 from eam.signing_keys.models import SigningKey
 from eam.signing_keys.schemas import JWKSet, SigningKeyOut

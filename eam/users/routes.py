@@ -13,7 +13,7 @@ from eam.access_requests.schemas import AccessRequestOut
 from eam.assignments import service as assignments
 from eam.assignments.models import Assignment, is_active
 from eam.assignments.schemas import AssignmentOut
-from eam.authz.policy_store import PLATFORM_DOMAIN
+from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationRef
 from eam.organisations.service import organisation_ref

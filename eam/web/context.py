@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.audit.recorder import Auditor
 from eam.auth.identity import Identity, TokenSource
 from eam.authz.enforcer import Authorizer
-from eam.authz.policy_store import PLATFORM_DOMAIN, PolicyStore, user_subject
+from eam.authz.policy_store import PolicyStore
+from eam.authz.sync import apply_written, catch_up
+from eam.authz.vocabulary import PLATFORM_DOMAIN, client_subject, organisation_of, user_subject
 from eam.catalogue.service import Catalogue
 from eam.database import Clock, transaction
 from eam.auth.sessions import CSRF_HEADER, SESSION_COOKIE, session_user
 from eam.errors import Forbidden, Unauthenticated
-from eam.service_clients.scopes import client_allows, client_subject
 from eam.service_clients.tokens import SERVICE_AUDIENCE, looks_like_service_token, service_account, service_caller
 from eam.settings import Settings
 from eam.signing_keys.keyring import KeyRing
@@ -67,7 +68,7 @@ class Context:
 
     def allows(self, domain: str, obj: str, action: str) -> bool:
         if self.client_id is not None:
-            return client_allows(self.authz, self.client_id, self.scopes, domain, obj, action)
+            return self.authz.client_allows(self.client_id, self.scopes, domain, obj, action)
         return self.authz.allows(self.subject, domain, obj, action)
 
     def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
@@ -75,7 +76,7 @@ class Context:
         if self.allows(PLATFORM_DOMAIN, obj, "read"):
             return None
         domains = self.authz.domains_allowing(self.subject, obj, "read")
-        return [uuid.UUID(domain.removeprefix("org:")) for domain in sorted(domains)]
+        return [organisation_of(domain) for domain in sorted(domains)]  # type: ignore[misc]
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
@@ -142,7 +143,14 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             identity = await authenticate(state, token, claims)
     elif request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
-    async with transaction(state.sessionmaker, read_only=request.method in SAFE_METHODS) as session:
+    read_only = request.method in SAFE_METHODS
+    # Handlers marked read_only (grant tokens) change nothing but, once, the caller's user row.
+    decides_nothing = bool(request.route_handler.opt.get("read_only"))
+    authz: Authorizer = state.authorizer
+    async with transaction(state.sessionmaker, read_only=read_only, statement_level=decides_nothing) as session:
+        if not read_only and not decides_nothing:
+            # A change is decided on the policies as committed now, not as last synced.
+            await catch_up(authz, session)
         now = clock()
         caller = None
         if service_token is not None:
@@ -152,8 +160,6 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             user = await user_for_identity(session, identity, settings.national_number_key, now)
         else:
             user = await session_user(session, cookie, now)
-        authz: Authorizer = state.authorizer
-        await authz.refresh(session)
         if caller is None and settings.is_platform_admin(user.issuer, user.subject):
             authz.add_config_admin(user_subject(user.id))
         auditor = Auditor(
@@ -175,6 +181,7 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             client_id=caller.client.client_id if caller else None,
             scopes=caller.scopes if caller else frozenset(),
         )
+    await apply_written(authz, session, state.sessionmaker)
 
 
 async def authenticate(state: State, token: str, claims: dict[str, Any] | None = None) -> Identity:

@@ -19,7 +19,8 @@ from eam.settings import Settings
 
 
 def _limit(name: str, per_minute: int) -> DefineMiddleware:
-    def applies(request: Request[Any, Any, Any]) -> bool:
+    async def applies(request: Request[Any, Any, Any]) -> bool:
+        # A coroutine: Litestar runs a plain function here in a worker thread, on every request.
         return request.route_handler.opt.get("rate_limit") == name
 
     def identifier(request: Request[Any, Any, Any]) -> str:
