@@ -316,7 +316,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--assignments", type=int, default=6)
     parser.add_argument("--algorithms", default=",".join(ALGORITHMS))
-    parser.add_argument("--verify-seconds", type=float, default=2.0, help="measuring time per verifier")
+    parser.add_argument("--verify-seconds", type=float, default=3.0, help="measuring time per verifier (best of 3 interleaved runs)")
     args = parser.parse_args()
 
     database_url, admin_dsn, name = asyncio.run(scratch_database(args.postgres))
