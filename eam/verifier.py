@@ -1,6 +1,6 @@
 """Verify EAM grant tokens in a downstream application.
 
-Needs only PyJWT (with ``cryptography``) and the standard library; importing this module does not
+Needs only joserfc (with ``cryptography``) and the standard library; importing this module does not
 import the EAM server. Usage::
 
     from eam.verifier import Verifier, AccessDenied, TokenRefused
@@ -14,6 +14,10 @@ EAM's JWKS by ``kid`` (never from ``jku``/``x5u``/``jwk``/``x5c`` headers, which
 and its algorithm is the one the JWK names; the signature; ``iss`` equal to the issuer;
 ``aud`` containing the audience; ``exp``/``nbf`` with a small leeway. Optionally (``online``)
 it also asks EAM's introspection endpoint (RFC 7662), which knows about revocations at once.
+
+The JOSE work (strict compact parsing, signature, claim checks) is joserfc's: on a 2.5 KB grant
+token this verifier does 1.6-2 times as many verifications per CPU-second as it did with PyJWT,
+whose strict base64url check walks every character in Python (``bench/verification.py``).
 """
 
 from __future__ import annotations
@@ -29,13 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
+from joserfc import jws
+from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
+from joserfc.jwk import JWKRegistry
+from joserfc.jwt import JWTClaimsRegistry
 
 __all__ = [
     "AccessDenied",
     "Grant",
     "JWKSCache",
     "Organisation",
+    "PublishedKey",
     "RegisterAccess",
     "TokenRefused",
     "Verifier",
@@ -46,6 +54,14 @@ ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 #: Headers that would let a token name its own key; EAM never sets them.
 KEY_SOURCING_HEADERS = ("jku", "x5u", "jwk", "x5c")
 SUPPORTED_ALGORITHMS = ("ES256", "RS256", "EdDSA")
+#: The key each algorithm needs: (kty, the curves allowed; None: any).
+KEY_TYPES: dict[str, tuple[str, frozenset[str] | None]] = {
+    "ES256": ("EC", frozenset({"P-256"})),
+    "RS256": ("RSA", None),
+    "EdDSA": ("OKP", frozenset({"Ed25519", "Ed448"})),
+}
+#: Claims a grant token must carry (non-null).
+REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "jti")
 REGISTER_ACCESS = "eam_register_access"
 
 Fetch = Callable[[str], bytes]
@@ -65,6 +81,20 @@ class AccessDenied(VerifierError):
     """The token is valid but does not grant what was asked."""
 
     code = "insufficient_access"
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """One usable key of EAM's JWKS: ``algorithm_name`` and ``key`` (the ``cryptography`` public
+    key) as on PyJWT's ``PyJWK``, which this verifier used before; ``jwk`` is the joserfc key."""
+
+    key_id: str
+    algorithm_name: str
+    jwk: Any
+
+    @property
+    def key(self) -> Any:
+        return self.jwk.public_key
 
 
 @dataclass(frozen=True)
@@ -120,13 +150,13 @@ class JWKSCache:
         self._min_refetch_interval = min_refetch_interval
         self._fetch = fetch
         self._clock = clock
-        self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys: dict[str, PublishedKey] = {}
         self._fetched_at: float | None = None
         self._last_forced: float | None = None
         self._failed_at: float | None = None
         self._lock = threading.Lock()
 
-    def key(self, kid: str) -> jwt.PyJWK | None:
+    def key(self, kid: str) -> PublishedKey | None:
         with self._lock:
             now = self._clock()
             if self._fetched_at is None or now - self._fetched_at >= self._max_age:
@@ -147,10 +177,9 @@ class JWKSCache:
             for raw in document["keys"]:
                 if not isinstance(raw, dict) or raw.get("use", "sig") != "sig" or not isinstance(raw.get("kid"), str):
                     continue
-                try:
-                    keys[raw["kid"]] = jwt.PyJWK(raw)
-                except jwt.PyJWTError:
-                    continue  # a key type this PyJWT cannot use; others still verify
+                key = _published_key(raw)
+                if key is not None:  # else a key this verifier cannot use; others still verify
+                    keys[raw["kid"]] = key
         except Exception as exc:  # noqa: BLE001  (keep the old keys when EAM is briefly unreachable)
             self._failed_at = now
             if self._fetched_at is None:
@@ -190,6 +219,29 @@ class Verifier:
         if introspection_url and not (client_id and client_secret):
             raise ValueError("online verification needs the service client's client_id and client_secret")
         self._introspection = (introspection_url, client_id, client_secret) if introspection_url else None
+        # One JWS registry per algorithm, each allowing exactly that algorithm (the key's).
+        self._registries: dict[str, jws.JWSRegistry] = {}
+        self._claims: tuple[tuple[str, str, float], JWTClaimsRegistry] | None = None
+
+    def _registry(self, alg: str) -> jws.JWSRegistry:
+        registry = self._registries.get(alg)
+        if registry is None:
+            registry = self._registries[alg] = _JWSRegistry(algorithms=[alg], strict_check_header=False)
+        return registry
+
+    def _claims_registry(self) -> JWTClaimsRegistry:
+        """The claim checks for the current ``issuer``, ``audience`` and ``leeway`` (built once)."""
+        wanted = (self.issuer, self.audience, self.leeway)
+        if self._claims is None or self._claims[0] != wanted:
+            registry = JWTClaimsRegistry(
+                now=time.time,  # type: ignore[arg-type]  (a float clock, as PyJWT used: no whole-second rounding)
+                leeway=self.leeway,  # type: ignore[arg-type]
+                iss={"essential": True, "value": self.issuer},
+                aud={"essential": True, "value": self.audience},
+                **{name: {"essential": True} for name in REQUIRED_CLAIMS if name not in ("iss", "aud")},  # type: ignore[arg-type]
+            )
+            self._claims = (wanted, registry)
+        return self._claims[1]
 
     def verify(self, token: str, *, online: bool = False) -> Grant:
         """The grant the token carries, or :class:`TokenRefused` saying why not."""
@@ -212,17 +264,15 @@ class Verifier:
         if jwk.algorithm_name != alg:
             raise TokenRefused(f"key {kid!r} is for {jwk.algorithm_name}, not {alg}")
         try:
-            claims = jwt.decode(
-                token,
-                jwk.key,
-                algorithms=[alg],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway,
-                options={"require": ["iss", "sub", "aud", "exp", "iat", "jti"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenRefused(str(exc)) from None
+            # Strict compact parsing (canonical base64url, JSON object header), then the signature
+            # under the one algorithm allowed, with the key's type and curve checked.
+            signed = jws.deserialize_compact(token, jwk.jwk, registry=self._registry(alg))
+            claims = json.loads(signed.payload)
+            if not isinstance(claims, dict):
+                raise TokenRefused("Invalid payload string: must be a json object")
+            self._claims_registry().validate(claims)  # iss, aud, exp/nbf/iat with leeway, required claims, their types
+        except (JoseError, ValueError, TypeError, RecursionError) as exc:
+            raise TokenRefused(_refusal(exc)) from None
         grant = _grant(claims, self.audience)
         if online:
             self._check_online(token)
@@ -282,9 +332,10 @@ class Verifier:
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
-    """The JOSE header, read only to choose the key; ``jwt.decode`` then checks the whole token
-    (its strict base64url parsing rejects any header this lenient read could see differently).
-    Parsing it here once instead of with PyJWT halves the cost of verifying a large token."""
+    """The JOSE header, read only to refuse early and to choose the key; joserfc then checks the
+    whole token (its strict base64url parsing rejects any header this lenient read could see
+    differently). Read here rather than by joserfc so that a token naming its own key is refused
+    for that reason, whatever the size of the header."""
     try:
         segment = token.split(".", 1)[0]
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
@@ -293,6 +344,57 @@ def _unverified_header(token: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise TokenRefused("not a JWT: the header is not a JSON object")
     return header
+
+
+class _JWSRegistry(jws.JWSRegistry):
+    """joserfc's registry, without the warning joserfc gives on every use of ``EdDSA``.
+
+    RFC 9864 deprecates the *name* ``EdDSA`` in favour of ``Ed25519``; the signature is the same,
+    and EAM publishes and signs with ``EdDSA``, which every JOSE library understands. Nothing
+    else changes: the algorithm must still be registered and allowed."""
+
+    def get_alg(self, name: str) -> Any:
+        if name == "EdDSA" and self.allowed and name in self.allowed:
+            return self.algorithms[name]
+        return super().get_alg(name)
+
+
+def _published_key(raw: dict[str, Any]) -> PublishedKey | None:
+    """A usable key from a JWKS entry, or None: its algorithm is the JWK's ``alg`` (else the one
+    its type implies, as PyJWT's ``PyJWK`` decides), and the key must be of the type and curve
+    that algorithm needs."""
+    kty, curve = raw.get("kty"), raw.get("crv")
+    alg = raw.get("alg") or {"EC": {"P-256": "ES256"}.get(str(curve)), "RSA": "RS256", "OKP": "EdDSA"}.get(str(kty))
+    if alg not in KEY_TYPES:
+        return None
+    needed_kty, curves = KEY_TYPES[alg]
+    if kty != needed_kty or (curves is not None and curve not in curves):
+        return None
+    try:
+        return PublishedKey(key_id=raw["kid"], algorithm_name=alg, jwk=JWKRegistry.import_key(raw))
+    except (JoseError, ValueError, TypeError, KeyError):
+        return None
+
+
+#: PyJWT's words for the same refusals (callers and logs may match on them).
+_CLAIM_REFUSALS = {"iss": "Invalid issuer", "aud": "Audience doesn't match"}
+
+
+def _refusal(exc: BaseException) -> str:
+    if isinstance(exc, BadSignatureError):
+        return "Signature verification failed"
+    if isinstance(exc, ExpiredTokenError):
+        return "Signature has expired"
+    if isinstance(exc, MissingClaimError):
+        return f'Token is missing the "{exc.claim}" claim'
+    if isinstance(exc, InvalidClaimError):
+        description = str(exc.description)
+        if exc.claim in ("nbf", "iat") and ("not yet valid" in description or "in the future" in description):
+            return f"The token is not yet valid ({exc.claim})"
+        return _CLAIM_REFUSALS.get(exc.claim, description)
+    if isinstance(exc, JoseError):
+        return f"not a valid JWS: {exc.description or exc.error}"
+    return f"Invalid payload: {exc}"
 
 
 def _timestamp(value: Any) -> dt.datetime:
@@ -304,7 +406,7 @@ def _grant(claims: dict[str, Any], audience: str) -> Grant:
         access = tuple(_register_access(entry) for entry in claims.get("authorization_details") or [])
         return Grant(
             subject=claims["sub"],
-            application=audience,  # jwt.decode checked that ``aud`` is, or contains, ours
+            application=audience,  # the claims registry checked that ``aud`` is, or contains, ours
             client_id=claims.get("client_id"),
             token_id=claims["jti"],
             issued_at=_timestamp(claims["iat"]),

@@ -1,4 +1,5 @@
-"""``eam.verifier`` stands alone: it imports without the server's dependencies."""
+"""``eam.verifier`` stands alone: it imports without the server's dependencies, and its only JOSE
+library is joserfc (PyJWT, which the server still signs with, is blocked too)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: What the server needs and a downstream application must not: importing any of these fails.
-SERVER_ONLY = ["litestar", "sqlalchemy", "msgspec", "alembic", "casbin", "authlib", "joserfc", "asyncpg", "aiosqlite", "httpx", "uvicorn", "click"]
+#: (``jwt`` is PyJWT: the verifier verifies with joserfc, so a downstream application needs only that.)
+SERVER_ONLY = ["litestar", "sqlalchemy", "msgspec", "alembic", "casbin", "authlib", "jwt", "asyncpg", "aiosqlite", "httpx", "uvicorn", "click"]
 
 SCRIPT = textwrap.dedent(
     """
@@ -26,12 +28,12 @@ SCRIPT = textwrap.dedent(
 
     sys.meta_path.insert(0, Block())
 
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
     from eam.verifier import AccessDenied, Verifier
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k1", "alg": "ES256", "use": "sig"}
+    key = ECKey.generate_key("P-256")
+    jwk = {**key.as_dict(private=False), "kid": "k1", "alg": "ES256", "use": "sig"}
     now = int(time.time())
     claims = {
         "iss": "https://eam.example", "sub": "u1", "aud": "healthstat", "iat": now, "nbf": now, "exp": now + 60,
@@ -39,7 +41,7 @@ SCRIPT = textwrap.dedent(
         "authorization_details": [{"type": "eam_register_access", "organisation": {"id": "o1", "nihdi": "71000436"},
             "register": "HDBP0147", "role": "data_provider", "data_level": "hospital", "assignment_id": "a1", "valid_until": None}],
     }
-    token = jwt.encode(claims, key, algorithm="ES256", headers={"typ": "at+jwt", "kid": "k1"})
+    token = jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": "k1"}, claims, key)
     verifier = Verifier("https://eam.example", "healthstat", fetch=lambda url: json.dumps({"keys": [jwk]}).encode())
     access = verifier.require(token, register="HDBP0147", data_level="hospital")
     try:
@@ -63,7 +65,7 @@ def test_verifier_imports_and_verifies_without_server_dependencies() -> None:
 
 def test_the_import_blocker_works() -> None:
     """Control: the same blocker makes importing the server fail, so the test above means something."""
-    blocker = SCRIPT.split("import jwt")[0]
+    blocker = SCRIPT.split("from joserfc import jwt")[0]
     result = subprocess.run(
         [sys.executable, "-c", blocker + "import eam.app\n", ",".join(SERVER_ONLY)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 from cryptography.fernet import Fernet, MultiFernet
-from joserfc.jwk import ECKey, OKPKey, RSAKey
+from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,9 +119,10 @@ class KeyRing:
         return cached
 
     def public_key(self, key: SigningKey) -> Any:
+        """The verifying key, as a joserfc key (EAM verifies its own tokens with joserfc)."""
         cached = self._public.get(key.kid)
         if cached is None:
-            cached = jwt.PyJWK(published_jwk(key)).key
+            cached = JWKRegistry.import_key(published_jwk(key))
             self._public[key.kid] = cached
         return cached
 
