@@ -95,7 +95,7 @@ def demo_data() -> None:
 @click.option("--migrate/--no-migrate", "run_migrations", default=None, help="Apply migrations first (default: in development).")
 def serve(host: str | None, port: int | None, workers: int | None, run_migrations: bool | None) -> None:
     """Run the HTTP service. In development: migrate, and load demo data into a new database."""
-    import uvicorn
+    from eam.serving import serve as serve_workers
 
     from eam.catalogue.loader import CatalogueError, load_catalogue_file
     from eam.migrations import upgrade
@@ -123,7 +123,7 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # prometheus_client's multiprocess mode: every worker writes here, any worker answers /metrics.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eam-metrics-")
-    uvicorn.run(
+    serve_workers(
         "eam.app:app_factory",
         factory=True,
         host=host or settings.host,

@@ -238,3 +238,49 @@ async def test_a_rolled_back_change_is_never_applied(app, api: Api) -> None:
         await sync.catch_up(authz, session)
     assert authz.version == version
     assert not authz.allows(f"user:{carol}", f"org:{org['id']}", "access_request", "approve")
+
+
+def test_two_eam_serve_nodes_on_postgresql_enforce_each_others_changes(postgres_database: str, tmp_path) -> None:
+    """Two processes, two ports, one PostgreSQL: appointments, removals and revocations made on
+    one node are enforced by the other (NOTIFY wakes it), with no restart."""
+    import asyncio as aio
+
+    from tests.conftest import reset_postgres
+    from tests.test_operations import EamServe
+
+    aio.run(reset_postgres(postgres_database))
+    env = {"EAM_DATABASE_URL": postgres_database, "EAM_LOG_LEVEL": "WARNING"}
+    one = EamServe(tmp_path, **env)
+    two = EamServe(tmp_path, "--no-migrate", **env)
+    try:
+        org = one.call("POST", "/v1/organisations", "admin", json={"name": "AZ Groeninge", "nihdi": "71000535"}).json()
+        pending = one.call("POST", "/v1/access-requests", "carol", json={
+            "organisation_id": org["id"], "application": "healthstat", "register": "HDBP0147",
+            "profile": {"role": "data_provider", "data_level": "hospital"}, "justification": "INTEGO reports",
+        }).json()
+        seen = lambda user: two.call("GET", f"/v1/access-requests/{pending['id']}", user).status_code  # noqa: E731
+        assert seen("alice") == 404
+        alice = one.call("GET", "/v1/me", "alice").json()["id"]
+        assert one.call("POST", f"/v1/organisations/{org['id']}/access-managers", "admin", json={"user_id": alice}).status_code == 201
+        _until(lambda: seen("alice") == 200, "an appointment on node one, read on node two")
+
+        approved = two.call("POST", f"/v1/access-requests/{pending['id']}/approve", "alice", json={})
+        assert approved.status_code == 200, approved.text
+        assignment = approved.json()["assignment_id"]
+        erin = one.call("GET", "/v1/me", "erin").json()["id"]
+        assert one.call("POST", f"/v1/organisations/{org['id']}/access-managers", "admin", json={"user_id": erin}).status_code == 201
+        assert two.call("DELETE", f"/v1/organisations/{org['id']}/access-managers/{alice}", "erin").status_code == 204
+        _until(lambda: one.call("GET", f"/v1/assignments/{assignment}", "alice").status_code == 404, "a removal on node two, read on node one")
+        revoked = one.call("POST", f"/v1/assignments/{assignment}/revoke", "erin", json={"reason": "left"})
+        assert revoked.status_code == 200, revoked.text
+        assert two.call("POST", "/v1/grant-tokens", "carol", json={"application": "healthstat"}).status_code == 403
+    finally:
+        one.stop()
+        two.stop()
+
+
+def _until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not seen within {PATIENCE} s"
+        time.sleep(0.02)

@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from eam.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
@@ -124,6 +125,19 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
     )
 
 
+def handle_pool_timeout(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[dict[str, Any]]:
+    """Every database connection of this worker stayed busy for the pool timeout: try again."""
+    logger.warning("no database connection free for %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        503,
+        "service-unavailable",
+        "The service cannot answer this now",
+        "the service is busy; try again shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
 def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "server-error", "Internal server error", None)
@@ -134,6 +148,7 @@ EXCEPTION_HANDLERS = {
     ValidationException: handle_validation_exception,
     HTTPException: handle_http_exception,
     IntegrityError: handle_integrity_error,
+    PoolTimeout: handle_pool_timeout,
     Exception: handle_server_error,
 }
 
