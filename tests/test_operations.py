@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from eam.app import create_app
 from eam.observability.logs import redact
 from eam.settings import PROJECT_ROOT, Settings, SettingsError
-from tests.conftest import Api, Clock, assert_problem, serve_in_process, token, wait_until_serving
+from tests.conftest import Api, Clock, assert_problem, free_port, serve_in_process, token, wait_until_serving
 
 NATIONAL_NUMBER = "85073003328"
 GRANT_REQUEST = {"application": "healthstat"}
@@ -56,12 +56,6 @@ async def scrape(api: Api) -> str:
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class EamServe:
