@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -43,6 +42,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from tests.node import npm_ci
 
 NODE_DIR = Path(__file__).resolve().parent / "oidc_node"
 PROVIDER_SCRIPT = NODE_DIR / "provider.mjs"
@@ -176,18 +177,7 @@ def id_token_claims(
 
 def ensure_node_modules() -> None:
     """Install oidc-provider from the committed lock file (``npm ci``) if it is not installed yet."""
-    npm = shutil.which("npm")
-    if not (npm and shutil.which("node")):
-        raise RuntimeError("node and npm are needed to run the test OpenID provider (tests/oidc_node)")
-    if (NODE_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
-        return
-    with open(NODE_DIR / "package.json", "rb") as lock:  # serialise concurrent installs
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (NODE_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
-                subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True, timeout=300)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    npm_ci(NODE_DIR, "oidc-provider")
 
 
 def default_client(

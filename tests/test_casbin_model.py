@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from casbin.model import Model
 from eam.authz.enforcer import read_permissions
 from eam.settings import PROJECT_ROOT
 from tests.conftest import Api
+from tests.node import npm_ci
 
 MODEL = PROJECT_ROOT / "policies" / "model.conf"
 PERMISSIONS = PROJECT_ROOT / "policies" / "permissions.csv"
@@ -105,10 +105,7 @@ def test_register_access_is_time_bound(
 @pytest.fixture(scope="session")
 def node_casbin() -> Path:
     """node-casbin, installed from the committed lock file; the suite fails if it cannot be."""
-    npm = shutil.which("npm")
-    assert npm and shutil.which("node"), "node and npm are needed for the reference-implementation check"
-    if not (NODE_DIR / "node_modules" / "casbin").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True)
+    npm_ci(NODE_DIR, "casbin")
     return NODE_DIR / "enforce.js"
 
 

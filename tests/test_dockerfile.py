@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from tests.conftest import wait_until_serving
+from tests.conftest import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -126,12 +125,6 @@ def test_healthcheck_asks_readiness_and_the_command_serves_without_migrating() -
     assert _final("STOPSIGNAL")[0].value == ("SIGTERM",)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _build_context(tmp_path: Path) -> Path:
     """What ``docker build`` would send: the files ``.dockerignore`` admits, caches left out."""
     context = tmp_path / "context"
@@ -173,7 +166,7 @@ def test_the_image_layout_migrates_serves_and_passes_its_own_healthcheck(image_r
     # The installed package, not the checkout (the dependencies come from our venv).
     env["PATH"] = os.pathsep.join([str(site / "bin"), str(Path(sys.executable).parent), env["PATH"]])
     env["PYTHONPATH"] = str(site)
-    port = _free_port()
+    port = free_port()
     env.update(EAM_PORT=str(port), EAM_HOST="127.0.0.1", EAM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'eam.db'}")
     assert env["EAM_POLICIES_DIR"] == "/app/policies"
     env.update(EAM_POLICIES_DIR=str(image_root / "policies"), EAM_MIGRATIONS_DIR=str(image_root / "migrations"))
@@ -195,7 +188,7 @@ def test_the_image_layout_migrates_serves_and_passes_its_own_healthcheck(image_r
         (healthcheck,) = _final("HEALTHCHECK")
         probe = [part.replace(":8000/", f":{port}/") for part in healthcheck.value[1:]]
         assert subprocess.run(probe, env=env, timeout=10, check=False).returncode == 0
-        stopped_port = _free_port()
+        stopped_port = free_port()
         wrong = [part.replace(":8000/", f":{stopped_port}/") for part in healthcheck.value[1:]]
         assert subprocess.run(wrong, env=env, capture_output=True, timeout=10, check=False).returncode != 0
     finally:

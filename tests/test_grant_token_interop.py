@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -40,6 +39,7 @@ from eam.database import create_engine, make_sessionmaker, transaction
 from eam.settings import PROJECT_ROOT
 from eam.signing_keys.keyring import KeyRing
 from eam.verifier import AccessDenied, JWKSCache, TokenRefused, Verifier
+from tests.node import npm_ci
 
 NODE_DIR = PROJECT_ROOT / "tests" / "jose_node"
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
@@ -53,10 +53,7 @@ LEEWAY = 30  # the same clock tolerance for both verifiers
 @pytest.fixture(scope="session")
 def jose_node() -> Path:
     """panva/jose, installed from the committed lock file; the suite fails if it cannot be."""
-    npm = shutil.which("npm")
-    assert npm and shutil.which("node"), "node and npm are needed for the jose interoperability check"
-    if not (NODE_DIR / "node_modules" / "jose").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE_DIR, check=True)
+    npm_ci(NODE_DIR, "jose")
     return NODE_DIR / "verify.mjs"
 
 

@@ -5,7 +5,6 @@ request-approve-grant journey in a cookie session, two providers at once, and pr
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from eam.auth.providers import OidcProviderConfig
 from eam.database import utc_now
 from eam.settings import DEV_TOKEN_SECRET, Settings
 from eam.users.models import User
-from tests.conftest import Api, assert_problem, auth, serve_in_process
+from tests.conftest import Api, assert_problem, auth, free_port, serve_in_process
 from tests.oidc import (
     DEFAULT_SCOPE,
     EAM_API_RESOURCE,
@@ -341,9 +340,7 @@ def test_eam_serve_in_production_refuses_dev_tokens(production_env: dict[str, st
     assert eam_command("migrate", env=env).returncode == 0
     refused = eam_command("dev-token", "admin", env=env)
     assert refused.returncode != 0 and "development" in refused.stderr
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("eam")), "serve", "--port", str(port)],
         env=env,

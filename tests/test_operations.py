@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from eam.app import create_app
 from eam.observability.logs import redact
 from eam.settings import PROJECT_ROOT, Settings, SettingsError
-from tests.conftest import Api, Clock, assert_problem, serve_in_process, token, wait_until_serving
+from tests.conftest import Api, Clock, assert_problem, free_port, serve_in_process, token, wait_until_serving
 
 NATIONAL_NUMBER = "85073003328"
 GRANT_REQUEST = {"application": "healthstat"}
@@ -56,12 +57,6 @@ async def scrape(api: Api) -> str:
 
 def basic(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class EamServe:
@@ -360,16 +355,22 @@ def test_eam_serve_with_two_workers_answers_metrics_for_both(tmp_path: Path) -> 
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     server = EamServe(tmp_path, "--workers", "2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), EAM_LOG_FORMAT="text")
+    # A worker writes histogram_<pid>.db once it has timed a request. Which worker accepts a new
+    # connection is up to the kernel and to which one is running (the second may still be starting,
+    # or a busy machine may not schedule it), so requests go on until both have served, at least 20.
+    requests, deadline = 0, time.monotonic() + 60
     try:
-        for _ in range(20):  # a new connection each: the workers share them out
-            assert httpx.get(f"{server.base}/health/live", timeout=10).status_code == 200
+        while requests < 20 or len(list(metrics_dir.glob("histogram_*.db"))) < 2:
+            assert time.monotonic() < deadline, f"one worker served all {requests} requests: {sorted(path.name for path in metrics_dir.iterdir())}"
+            assert httpx.get(f"{server.base}/health/live", timeout=10).status_code == 200  # a new connection each
+            requests += 1
         scrapes = [server.call("GET", "/metrics").text for _ in range(4)]
     finally:
         server.stop()
     for text in scrapes:
-        assert metric(text, "eam_http_requests_total", path="/health/live") == 20
+        assert metric(text, "eam_http_requests_total", path="/health/live") == requests
         assert metric(text, "eam_casbin_policy_rules") > 0
-    # A worker writes histogram_<pid>.db once it has timed a request: both served, the total is theirs together.
+    # Both served, and the total is theirs together.
     assert len(list(metrics_dir.glob("histogram_*.db"))) == 2, sorted(path.name for path in metrics_dir.iterdir())
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ import httpx
 import pytest
 
 from eam.verifier import Verifier
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import free_port
 
 
 def _eam(*args: str, env: dict[str, str]) -> str:
@@ -30,7 +24,7 @@ def _eam(*args: str, env: dict[str, str]) -> str:
 class Server:
     def __init__(self, env: dict[str, str], *extra: str) -> None:
         self.env = env
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "eam", "serve", "--port", str(self.port), *extra],

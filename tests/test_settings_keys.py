@@ -66,6 +66,8 @@ def test_the_development_defaults_load_without_any_variable() -> None:
         DEV_KEY_ENCRYPTION_KEY + "=",  # the same key, spelt with extra padding (Fernet accepts it)
         f" {DEV_KEY_ENCRYPTION_KEY} ",
     ],
+    # Fixed ids: KEK_1 is generated per process, and pytest-xdist workers must collect the same names.
+    ids=["dev-key", "dev-key-second", "dev-key-first", "dev-key-extra-padding", "dev-key-spaced"],
 )
 def test_production_refuses_the_development_key_encryption_key(keys: str) -> None:
     Fernet(keys.split(",")[0].strip())  # each spelling is a key Fernet would use
@@ -108,6 +110,7 @@ def test_development_accepts_an_http_issuer_and_strips_a_trailing_slash() -> Non
         "ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTAwMDA",  # unpadded
         "é" * 44,
     ],
+    ids=["not-a-fernet-key", "too-few-bytes", "fresh-key-cut-short", "unpadded", "non-ascii"],  # fixed: one key is random
 )
 def test_an_invalid_fernet_key_is_refused(key: str) -> None:
     assert "EAM_KEY_ENCRYPTION_KEY" in refused({"EAM_KEY_ENCRYPTION_KEY": key})
