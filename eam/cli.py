@@ -80,12 +80,50 @@ def _load_demo(settings: Settings) -> bool:
 
 
 @main.command("demo-data")
-def demo_data() -> None:
-    """Load the demo organisations, access managers and employees into an empty database."""
+@click.option("--scale", type=click.IntRange(min=1), default=None, help="Also add N assignments with the organisations, people, registers, requests and audit events they imply (on top of the demo data; repeatable).")
+@click.option("--seed", type=int, default=None, help="Random seed for --scale (default 11); a run is reproducible from the database it starts from and the seed.")
+def demo_data(scale: int | None, seed: int | None) -> None:
+    """Load the demo organisations, access managers and employees into an empty database;
+    with --scale N, add a national-scale data set on top."""
     settings = _settings()
     if settings.is_production:
         raise click.ClickException("demo data is for development only")
-    click.echo("demo data loaded" if _load_demo(settings) else "database not empty: demo data not loaded", err=True)
+    if seed is not None and scale is None:
+        raise click.ClickException("--seed goes with --scale")
+    loaded = _load_demo(settings)
+    if scale is None:
+        click.echo("demo data loaded" if loaded else "database not empty: demo data not loaded", err=True)
+        return
+    if loaded:
+        click.echo("empty database: demo data loaded first", err=True)
+    for line in _scale_demo(settings, scale, seed).lines():
+        click.echo(line)
+
+
+def _scale_demo(settings: Settings, scale: int, seed: int | None) -> Any:
+    import getpass
+
+    from eam.catalogue.loader import load_catalogue_file
+    from eam.catalogue.service import Catalogue
+    from eam.database import create_engine, make_sessionmaker, utc_now
+    from eam.seed.run import DEFAULT_SEED, scale_demo_data
+
+    async def run() -> Any:
+        engine = create_engine(settings.database_url)
+        try:
+            return await scale_demo_data(
+                make_sessionmaker(engine),
+                settings,
+                Catalogue(load_catalogue_file(settings.catalogue_file)),
+                scale=scale,
+                seed=DEFAULT_SEED if seed is None else seed,
+                clock=utc_now,
+                operator=f"cli:{getpass.getuser()}",
+            )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 @main.command()
