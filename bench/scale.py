@@ -428,7 +428,8 @@ async def decision_sample(dsn: str, count: int) -> list[dict]:
                            a.role, a.data_level, a.author_group
                     FROM assignments a WHERE a.user_id IN (
                         SELECT a.user_id FROM assignments a JOIN users u ON u.id = a.user_id
-                        WHERE {ACTIVE} AND ($2 OR u.subject NOT LIKE '{BENCH_PREFIX}%') ORDER BY random() LIMIT $1)
+                        WHERE {ACTIVE} AND ($2 OR u.subject NOT LIKE '{BENCH_PREFIX}%')
+                        GROUP BY a.user_id ORDER BY random() LIMIT $1)
                     AND {ACTIVE} ORDER BY a.user_id, a.id""",
                 count,
                 include_bench,
