@@ -41,78 +41,27 @@ import json
 import os
 import platform
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eam.auth.dev_tokens import issue_dev_token  # noqa: E402
 from eam.migrations import upgrade  # noqa: E402
-from eam.settings import DEV_TOKEN_SECRET  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 import verification  # noqa: E402
+from _common import bearer, cpu_seconds, drop_database, free_port, percentile, scratch_database  # noqa: E402
 
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
 NODE_DIR = ROOT / "bench" / "oidc_node"
 #: Set on the bench server: 0 = unlimited (the default, 600 a minute, would answer 429 mid-run).
 BENCH_ENV = {"EAM_RATE_LIMIT_TOKENS_PER_MINUTE": "0"}
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def bearer(user: str) -> dict[str, str]:
-    token = issue_dev_token(DEV_TOKEN_SECRET, user, ttl_seconds=3600, now=dt.datetime.now(dt.UTC))
-    return {"Authorization": f"Bearer {token}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every live descendant (uvicorn's workers are children of ``eam serve``)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    tree, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        tree.append(pid)
-        pending.extend(children.get(pid, []))
-    return tree
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU time of ``root``'s process tree so far (``/proc/<pid>/stat``)."""
-    total = 0
-    for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
-    return total / CLOCK_TICKS
 
 
 class Server:
@@ -283,29 +232,6 @@ async def load(name: str, alg: str, base: str, server_pid: int, send: Send, clie
         elapsed = time.perf_counter() - started
         server_cpu, generator_cpu = cpu_seconds(server_pid) - server_before, time.process_time() - generator_before
     return Run(name, alg, elapsed, latencies, server_cpu, generator_cpu, last_token)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(fraction * 100) - 1]
-
-
-async def scratch_database(postgres: str) -> tuple[str, str, str]:
-    name = f"eam_bench_{uuid.uuid4().hex[:8]}"
-    admin_dsn = make_url(postgres).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return make_url(postgres).set(database=name).render_as_string(hide_password=False), admin_dsn, name
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    connection = await asyncpg.connect(admin_dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 def main() -> None:
