@@ -104,8 +104,7 @@ def create_app(
             for running in (task, sync_task):
                 if running is not None:
                     running.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await running
+                    await asyncio.wait({running}, timeout=10)  # a background task never holds up shutdown
             await policy_sync.close()
             await engine.dispose()
 

@@ -212,8 +212,9 @@ async def test_a_worker_far_behind_or_past_a_pruned_log_loads_in_one_batch(app, 
 
     async with transaction(app.state.sessionmaker) as session:  # the log pruned past the worker
         await PolicyStore(session).appoint_platform_admin(uuid.UUID(alice))
-        await PolicyStore(session).appoint_access_manager(uuid.UUID(alice), uuid.uuid4())
-        await prune_change_log(session, keep=1)
+        for _ in range(3):
+            await PolicyStore(session).appoint_access_manager(uuid.UUID(alice), uuid.uuid4())
+        await prune_change_log(session, keep=sync.BATCH_AFTER + 1)  # pruning keeps more than BATCH_AFTER
     assert await caught_up() == 1
     assert authz.allows(f"user:{alice}", "platform", "organisation", "create")
 
@@ -284,3 +285,38 @@ def _until(check: Callable[[], bool], what: str) -> None:
     while not check():
         assert time.monotonic() < deadline, f"{what}: not seen within {PATIENCE} s"
         time.sleep(0.02)
+
+
+async def test_changes_committed_out_of_order_are_all_applied(postgres_database: str) -> None:
+    """PostgreSQL hands out log numbers without a lock: a writer holding number n can commit
+    after the writer holding n + 1. A worker that read n + 1 first still applies n later."""
+    from eam.database import create_engine, make_sessionmaker
+    from eam.settings import Settings
+    from tests.conftest import reset_postgres
+
+    await reset_postgres(postgres_database)
+    settings = Settings(database_url=postgres_database)
+    engine = create_engine(postgres_database)
+    sessionmaker = make_sessionmaker(engine)
+    authz = Authorizer(settings.casbin_model_file, settings.permissions_file)
+    try:
+        async with transaction(sessionmaker, read_only=True) as session:
+            await sync.load_batch(authz, session)
+        slow_user, fast_user, org = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        slow = sessionmaker()
+        await slow.begin()
+        await PolicyStore(slow).appoint_access_manager(slow_user, org)  # takes number n, commits last
+        async with transaction(sessionmaker) as fast:
+            await PolicyStore(fast).appoint_access_manager(fast_user, org)  # n + 1, committed first
+        async with transaction(sessionmaker, read_only=True) as session:
+            await sync.catch_up(authz, session)
+        assert authz.allows(f"user:{fast_user}", f"org:{org}", "access_request", "approve")
+        assert not authz.allows(f"user:{slow_user}", f"org:{org}", "access_request", "approve")
+        await slow.commit()
+        await slow.close()
+        async with transaction(sessionmaker, read_only=True) as session:
+            await sync.catch_up(authz, session)  # number n was a hole: read again
+        assert authz.allows(f"user:{slow_user}", f"org:{org}", "access_request", "approve")
+        assert authz.batch_loads == 1
+    finally:
+        await engine.dispose()

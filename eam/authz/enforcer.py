@@ -23,11 +23,14 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import casbin
 from casbin import persist
 from casbin.model import Model
+from casbin.util.expression import SimpleEval
 
+from eam.authz.changes import Change, LogPosition
 from eam.authz.vocabulary import (
     ALL_DOMAINS,
     GROUPING,
@@ -70,21 +73,22 @@ class RowsAdapter(persist.Adapter):
             sections[ptype[0]][ptype].policy.append(list(values))
 
 
-ADDED = "add"
-REMOVED = "remove"
+class MatcherOnceEnforcer(casbin.Enforcer):
+    """pycasbin parses the matcher text again (``ast.parse``) on every ``enforce``; about half
+    of a register-access decision. This enforcer parses each matcher once and hands the parsed
+    evaluator the functions of the current call. One instance is used by one event loop only."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._parsed: dict[str, SimpleEval] = {}
+        super().__init__(*args, **kwargs)
 
-class Change:
-    """One committed entry of the change log."""
-
-    __slots__ = ("seq", "op", "ptype", "values")
-
-    def __init__(self, seq: int, op: str, ptype: str, values: list[str]) -> None:
-        self.seq, self.op, self.ptype, self.values = seq, op, ptype, values
-
-    @property
-    def added(self) -> bool:
-        return self.op == ADDED
+    def _get_expression(self, expr: str, functions: dict[str, Any] | None = None) -> SimpleEval:  # type: ignore[override]
+        evaluator = self._parsed.get(expr)
+        if evaluator is None:
+            evaluator = self._parsed[expr] = casbin.Enforcer._get_expression(expr, functions)
+        else:
+            evaluator.functions = functions or {}
+        return evaluator
 
 
 class Authorizer:
@@ -96,12 +100,14 @@ class Authorizer:
         self.subject_cache_size = subject_cache_size
         self.decision_cache_size = decision_cache_size
         self._config_admins: set[str] = set()
-        self._seq: int | None = None
-        self._stored_count = 0
+        #: Where this worker is in the change log; None until the first batch load.
+        self.position: LogPosition | None = None
         #: How many times this worker loaded in one batch (start-up, far behind, bulk changes).
         self.batch_loads = 0
+        #: Serialises reading the log and applying it, so an older read never overwrites a newer one.
+        self.sync_lock = asyncio.Lock()
         self._enforcer = self._build([])
-        self._domains: dict[str, dict[str, int]] = {}
+        self._grouping: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
         self._decisions: dict[tuple[str, str, str, str], bool] = {}
         self._register = self._build([])  # evaluates m2 over one subject's rows at a time
         self._register_policy = self._register.get_model().model["p"][REGISTER_ACCESS]
@@ -114,17 +120,12 @@ class Authorizer:
 
     @property
     def loaded(self) -> bool:
-        return self._seq is not None
+        return self.position is not None
 
     @property
     def version(self) -> int | None:
-        """The sequence number of the last change applied (``policy_version`` when in step)."""
-        return self._seq
-
-    @property
-    def rules_in_force(self) -> int:
-        """Rules in force: the permission file, the stored rows (all types), configured admins."""
-        return len(self.static_rules) + self._stored_count + len(self._config_admins)
+        """The newest change-log entry this worker has read."""
+        return self.position.newest if self.position else None
 
     @property
     def cached_subjects(self) -> int:
@@ -134,74 +135,63 @@ class Authorizer:
         model = Model()
         model.load_model_from_text(self.model_text)
         admins = [(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS]) for subject in self._config_admins]
-        enforcer = casbin.Enforcer(model, RowsAdapter([*self.static_rules, *stored, *admins]))
+        enforcer = MatcherOnceEnforcer(model, RowsAdapter([*self.static_rules, *stored, *admins]))
         enforcer.enable_auto_save(False)
         return enforcer
 
-    async def replace(self, seq: int, stored: Sequence[Rule], stored_count: int) -> None:
-        """Swap in a batch load (``stored``: every non-``p2`` row at ``seq``), built off the event loop."""
+    async def replace(self, position: LogPosition, stored: Sequence[Rule]) -> None:
+        """Swap in a batch load (``stored``: every stored non-``p2`` row), built off the event loop."""
         enforcer = await asyncio.to_thread(self._build, stored)
         for subject in self._config_admins:  # named while the batch was being built
             enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS])
-        self._enforcer, self._domains, self._seq, self._stored_count = enforcer, {}, seq, stored_count
-        self.batch_loads += 1
+        grouping: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
         for ptype, values in stored:
-            if is_grouping(ptype):
-                self._index_domain(values, +1)
-        for subject in self._config_admins:
-            self._index_domain([subject, PLATFORM_ADMIN, ALL_DOMAINS], +1)
+            if is_grouping(ptype) and values:
+                grouping.setdefault(values[0], set()).add((ptype, tuple(values)))
+        self._enforcer, self._grouping, self.position = enforcer, grouping, position
+        self.batch_loads += 1
         self._decisions.clear()
         self._register_rows.clear()
         self._changed_while_loading.update(self._loading)
 
-    def apply(self, changes: Iterable[Change]) -> bool:
-        """Apply committed changes in order; False when one is missing (the caller loads a batch)."""
+    def invalidate(self, changes: Iterable[Change]) -> set[str]:
+        """Apply log entries as invalidations: a ``p2`` subject's cached rows are dropped; the
+        subjects whose other rows changed are returned, to be read again (:meth:`reset_subject`)."""
+        reread: set[str] = set()
         for change in changes:
-            if self._seq is None or change.seq > self._seq + 1:
-                return False
-            if change.seq <= self._seq:
-                continue  # already applied (read twice, or part of the batch load)
             if change.ptype == REGISTER_ACCESS:
-                self._forget_register_rows(change.values[0])
-            elif is_grouping(change.ptype):
-                self._apply_grouping(change)
-            elif change.added:
-                self._enforcer.add_named_policy(change.ptype, change.values)
-                self._decisions.clear()
+                self._forget_register_rows(change.subject)
+            elif change.subject:
+                reread.add(change.subject)
+        return reread
+
+    def reset_subject(self, subject: str, rows: Iterable[Rule]) -> None:
+        """Make the subject's grouping and stored permission rows exactly ``rows`` (just read)."""
+        wanted = {(ptype, tuple(values)) for ptype, values in rows}
+        held = self._grouping.get(subject, set())
+        for ptype, values in held - wanted:
+            if is_grouping(ptype):
+                self._enforcer.remove_named_grouping_policy(ptype, list(values))
             else:
-                self._enforcer.remove_named_policy(change.ptype, change.values)
-                self._decisions.clear()
-            self._stored_count += 1 if change.added else -1
-            self._seq = change.seq
-        return True
-
-    def _apply_grouping(self, change: Change) -> None:
-        if change.added:
-            if self._enforcer.add_named_grouping_policy(change.ptype, change.values):
-                self._index_domain(change.values, +1)
-        elif self._enforcer.remove_named_grouping_policy(change.ptype, change.values):
-            self._index_domain(change.values, -1)
-        self._decisions.clear()
-
-    def _index_domain(self, values: Sequence[str], delta: int) -> None:
-        """Count the subject's grouping rows per domain, so removing one role keeps the others."""
-        if len(values) < 3:
-            return
-        held = self._domains.setdefault(values[0], {})
-        count = held.get(values[2], 0) + delta
-        if count > 0:
-            held[values[2]] = count
+                self._enforcer.remove_named_policy(ptype, list(values))
+        for ptype, values in wanted - held:
+            if is_grouping(ptype):
+                self._enforcer.add_named_grouping_policy(ptype, list(values))
+            else:
+                self._enforcer.add_named_policy(ptype, list(values))
+        if wanted:
+            self._grouping[subject] = wanted
         else:
-            held.pop(values[2], None)
-            if not held:
-                del self._domains[values[0]]
+            self._grouping.pop(subject, None)
+        if subject in self._config_admins:
+            self._enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS])
+        self._decisions.clear()
 
     def add_config_admin(self, subject: str) -> None:
         """Platform admins named in ``EAM_PLATFORM_ADMINS`` hold the role without a stored row."""
         if subject not in self._config_admins:
             self._config_admins.add(subject)
-            if self._enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS]):
-                self._index_domain([subject, PLATFORM_ADMIN, ALL_DOMAINS], +1)
+            self._enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS])
             self._decisions.clear()
 
     # -- API permissions (p, g) ------------------------------------------------------------
@@ -224,8 +214,13 @@ class Authorizer:
 
     def domains_allowing(self, subject: str, obj: str, action: str) -> set[str]:
         """The organisation domains in which ``subject`` holds a role that allows the action."""
-        domains = self._domains.get(subject, ())
+        domains = {values[2] for _, values in self._grouping.get(subject, ()) if len(values) > 2}
         return {d for d in domains if d.startswith(ORG_PREFIX) and self.allows(subject, d, obj, action)}
+
+    @property
+    def rules_held(self) -> int:
+        """Rules held in memory: the permission file, grouping rows, configured admins (no ``p2``)."""
+        return sum(len(assertion.policy) for section in ("p", "g") for assertion in self._enforcer.get_model().model.get(section, {}).values())
 
     def rules_in_memory(self) -> list[Rule]:
         """The permission and grouping rules this worker holds (no ``p2`` rows)."""

@@ -28,10 +28,9 @@ class CasbinRule(Base):
 
 
 class PolicyVersion(Base):
-    """One row, bumped in the same transaction as every ``casbin_rule`` change.
+    """One row: the generation of bulk changes (a seed, a migration) written without log entries.
 
-    Each worker compares it with the version its enforcer was built from at the start of
-    every request, so a change committed by one worker is enforced by all from the next request.
+    A worker that finds it moved loads every row in one batch instead of following the log.
     """
 
     __tablename__ = "policy_version"
@@ -43,16 +42,17 @@ class PolicyVersion(Base):
 class PolicyChange(Base):
     """The change log: one row per ``casbin_rule`` row added or removed, in the same transaction.
 
-    ``seq`` is taken from ``policy_version`` (bumped by the writer), whose row lock orders
-    committing writers: a change with a higher ``seq`` never commits before one with a lower
-    ``seq``, so a worker that read up to ``seq`` N has missed nothing below it. Workers apply
-    ``seq > last_seen`` incrementally; on PostgreSQL a trigger sends ``NOTIFY eam_policy`` with
-    each committed change as the wake-up.
+    ``seq`` comes from the table's own sequence, without a lock, so writers may commit out of
+    order; workers apply entries as invalidations and keep reading skipped numbers for a while
+    (:mod:`eam.authz.changes`). On PostgreSQL a trigger announces each ``seq`` with
+    ``NOTIFY eam_policy`` at commit.
     """
 
     __tablename__ = "casbin_rule_changes"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    __table_args__ = {"sqlite_autoincrement": True}  # never reuse a number, even after pruning
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     op: Mapped[str] = mapped_column(String(6))
     ptype: Mapped[str] = mapped_column(String(255))
     v0: Mapped[str | None] = mapped_column(String(255))

@@ -13,10 +13,10 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.authz.enforcer import ADDED, REMOVED, Change
+from eam.authz.changes import ADDED, REMOVED, Change
 from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
 from eam.authz.vocabulary import (
     ALL_DOMAINS,
@@ -34,6 +34,8 @@ from eam.authz.vocabulary import (
 
 #: Session ``info`` key: the changes this transaction logged, applied locally after its commit.
 WRITTEN = "eam.policy_changes"
+#: The ``LISTEN``/``NOTIFY`` channel: a trigger announces each log entry's number at commit.
+CHANNEL = "eam_policy"
 COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")
 
 
@@ -47,7 +49,7 @@ LOG_KEPT = 100_000
 
 async def prune_change_log(session: AsyncSession, keep: int = LOG_KEPT) -> int:
     """Drop log entries older than the last ``keep``; returns how many went."""
-    newest = await session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+    newest = await session.scalar(select(func.max(PolicyChange.seq)))
     result = await session.execute(delete(PolicyChange).where(PolicyChange.seq <= int(newest or 0) - keep))
     return int(result.rowcount or 0)
 
@@ -153,32 +155,23 @@ class PolicyStore:
         return removed
 
     async def _log(self, *, added: Iterable[Rule] = (), removed: Iterable[Rule] = ()) -> None:
-        """Append the changes to the log under sequence numbers taken from ``policy_version``.
-
-        The ``UPDATE`` locks the version row until the transaction ends, so writers commit in
-        ``seq`` order and a reader never sees a higher ``seq`` before a lower one.
-        """
+        """Append the changes to the log (numbers from the table's own sequence: no lock)."""
         changes = [(REMOVED, rule) for rule in removed] + [(ADDED, rule) for rule in added]
         if not changes:
             return
-        last = await self.session.scalar(
-            update(PolicyVersion)
-            .where(PolicyVersion.id == 1)
-            .values(version=PolicyVersion.version + len(changes))
-            .returning(PolicyVersion.version)
-        )
-        first = int(last) - len(changes) + 1
-        await self.session.execute(
-            insert(PolicyChange),
-            [{"seq": first + index, "op": op, "ptype": ptype, **row_fields(values)} for index, (op, (ptype, values)) in enumerate(changes)],
+        result = await self.session.execute(
+            insert(PolicyChange).returning(PolicyChange.seq, sort_by_parameter_order=True),
+            [{"op": op, "ptype": ptype, **row_fields(values)} for op, (ptype, values) in changes],
         )
         self.session.info.setdefault(WRITTEN, []).extend(
-            Change(first + index, op, ptype, list(values)) for index, (op, (ptype, values)) in enumerate(changes)
+            Change(seq, op, ptype, list(values)) for seq, (op, (ptype, values)) in zip(result.scalars(), changes, strict=True)
         )
 
     async def record_bulk_change(self) -> None:
         """Rows were written in bulk, not through this store (``eam demo-data --scale``): the
-        version moves past the log, which tells every worker to load in one batch."""
+        generation in ``policy_version`` moves, which tells every worker to load in one batch."""
         await self.session.execute(
             update(PolicyVersion).where(PolicyVersion.id == 1).values(version=PolicyVersion.version + 1)
         )
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(select(func.pg_notify(CHANNEL, "")))

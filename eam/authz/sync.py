@@ -1,13 +1,15 @@
 """Keeping every worker's :class:`Authorizer` in step with ``casbin_rule``, change by change.
 
-- **Catch-up**: read the change log after the last applied ``seq`` (one indexed range read) and
-  apply it. A worker that starts, or falls more than ``BATCH_AFTER`` changes behind, or finds
-  the log pruned past its position, loads every non-``p2`` row in one batch instead.
+- **Catch-up**: read the change-log entries not seen yet (after the newest read, plus skipped
+  and announced numbers: :mod:`eam.authz.changes`) in one indexed read, drop the cached
+  register-access rows of the subjects they name and read the other rows of those subjects
+  again. A worker that starts, falls more than ``BATCH_AFTER`` entries behind, or finds the
+  bulk-change generation (``policy_version``) moved, loads every non-``p2`` row in one batch.
 - **Wake-up**: on PostgreSQL a dedicated connection ``LISTEN``s on ``eam_policy`` (a trigger on
-  the log sends ``NOTIFY`` at commit), with a slow poll as a safety net; on SQLite the log is
-  polled. Either way another node's change is enforced well within a second.
-- **Own writes**: a request that changed policies applies its own log entries right after its
-  commit (no read), so the same worker enforces them from its next request.
+  the log sends ``NOTIFY`` with the entry's number at commit), with a slow poll as a safety
+  net; on SQLite the log is polled. Either way another node's change is enforced within a second.
+- **Own writes**: after a request that changed policies commits, its worker applies them at
+  once (dropping cached rows needs no read; changed roles are read again).
 - **Writes catch up first**: a state-changing request catches up inside its transaction before
   any decision, so a role removed on another node a moment ago is never used to change anything.
 """
@@ -20,24 +22,26 @@ import logging
 from typing import Any
 
 import asyncpg
-from sqlalchemy import String, cast, func, literal, null, select, union_all
+from sqlalchemy import String, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eam.authz.enforcer import Authorizer, Change
+from eam.authz.changes import RECENT, Change, LogPosition
+from eam.authz.enforcer import Authorizer
 from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
-from eam.authz.policy_store import COLUMNS, WRITTEN
+from eam.authz.policy_store import CHANNEL, COLUMNS, LOG_KEPT, WRITTEN
 from eam.authz.vocabulary import REGISTER_ACCESS, Rule
 from eam.database import transaction
 
 log = logging.getLogger("eam.authz")
 
-#: Further behind than this, one batch load is cheaper than applying the changes one by one.
+#: Further behind than this, one batch load is cheaper than following the log (and pruning,
+#: which keeps ``LOG_KEPT`` entries, more than this, never passes a worker unnoticed).
 BATCH_AFTER = 5_000
+assert LOG_KEPT > BATCH_AFTER
 #: Marks the ``policy_version`` row among the log rows that :func:`catch_up` reads.
-HEAD = "version"
-#: The ``LISTEN``/``NOTIFY`` channel of committed policy changes (see migration 0006).
-CHANNEL = "eam_policy"
+GENERATION = "generation"
+_RULE_COLUMNS = (CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
 
 
 def _values(row: Any) -> list[str]:
@@ -50,57 +54,66 @@ def _values(row: Any) -> list[str]:
 async def load_batch(authz: Authorizer, session: AsyncSession) -> None:
     """Every permission and grouping row, read and built in one batch (``p2`` rows stay in the database).
 
-    The version and the row count are read in one statement (one snapshot); rows committed
-    after it and read anyway are applied again from the log, which changes nothing.
+    The position is read first: entries committed while the rows are read are read again from
+    the log afterwards, which changes nothing if the rows already had them.
     """
-    position = await session.execute(
-        select(
-            select(PolicyVersion.version).where(PolicyVersion.id == 1).scalar_subquery(),
-            select(func.count()).select_from(CasbinRule).scalar_subquery(),
-        )
-    )
-    seq, count = position.one()
-    result = await session.execute(
-        select(CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
-        .where(CasbinRule.ptype != REGISTER_ACCESS)
-        .order_by(CasbinRule.id)
-    )
+    generation = await session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+    newest = int(await session.scalar(select(func.max(PolicyChange.seq))) or 0)
+    present = await session.scalars(select(PolicyChange.seq).where(PolicyChange.seq > newest - RECENT))
+    position = LogPosition(newest, present, int(generation or 0))
+    result = await session.execute(select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS).order_by(CasbinRule.id))
     stored: list[Rule] = [(row[0], _values(row[1:])) for row in result]
-    await authz.replace(int(seq or 0), stored, int(count or 0))
+    await authz.replace(position, stored)
 
 
 async def catch_up(authz: Authorizer, session: AsyncSession) -> None:
-    """Apply what was committed since the last applied change (batch load when far behind).
+    """Apply what was committed since this worker last read the log (batch load when far behind)."""
+    async with authz.sync_lock:
+        position = authz.position
+        if position is None:
+            await load_batch(authz, session)
+            return
+        wanted = position.wanted()
+        condition = PolicyChange.seq > position.newest
+        if wanted:
+            condition = or_(condition, PolicyChange.seq.in_(wanted))
+        entries = select(
+            PolicyChange.seq, PolicyChange.op, PolicyChange.ptype, *(getattr(PolicyChange, column) for column in COLUMNS)
+        ).where(condition)
+        # The bulk-change generation rides along as one more row, so this is one round trip.
+        generation = select(
+            PolicyVersion.version.label("seq"), literal(GENERATION, String), literal("", String), *(cast(null(), String) for _ in COLUMNS)
+        ).where(PolicyVersion.id == 1)
+        rows = (await session.execute(union_all(generation, entries).order_by("seq").limit(BATCH_AFTER + 2))).all()
+        changes = [Change(row[0], row[1], row[2], _values(row[3:])) for row in rows if row[1] != GENERATION]
+        current = next((row[0] for row in rows if row[1] == GENERATION), None)
+        # Pruning keeps LOG_KEPT > BATCH_AFTER entries, so a worker it passed is this far behind too.
+        if len(changes) > BATCH_AFTER or current is None or int(current) != position.generation:
+            log.info("policy change log: far behind or a bulk change; loading in one batch")
+            await load_batch(authz, session)
+            return
+        await _apply(authz, session, changes)
+        position.advance((change.seq for change in changes), wanted)
 
-    One statement reads the log after the worker's position together with ``policy_version``:
-    a version beyond the last logged change means rows changed without a log entry (a bulk
-    seed, a migration) or the log was pruned, and the worker loads in one batch.
-    """
-    if authz.version is None:
-        await load_batch(authz, session)
+
+async def _apply(authz: Authorizer, session: AsyncSession, changes: list[Change]) -> None:
+    subjects = authz.invalidate(changes)
+    if not subjects:
         return
-    log_rows = select(
-        PolicyChange.seq, PolicyChange.op, PolicyChange.ptype, *(getattr(PolicyChange, column) for column in COLUMNS)
-    ).where(PolicyChange.seq > authz.version)
-    head = select(
-        PolicyVersion.version, literal(HEAD, String), literal("", String), *(cast(null(), String) for _ in COLUMNS)
-    ).where(PolicyVersion.id == 1, PolicyVersion.version > authz.version)
-    result = await session.execute(union_all(log_rows, head).order_by("seq").limit(BATCH_AFTER + 2))
-    rows = result.all()
-    if not rows:
-        return
-    changes = [Change(row[0], row[1], row[2], _values(row[3:])) for row in rows if row[1] != HEAD]
-    version = rows[-1][0] if rows[-1][1] == HEAD else None
-    in_step = version is not None and (changes[-1].seq if changes else authz.version) == version
-    if not in_step or len(changes) > BATCH_AFTER or not authz.apply(changes):
-        log.info("policy change log: behind by more than %s changes, pruned, or bulk-changed after seq %s; loading in one batch", BATCH_AFTER, authz.version)
-        await load_batch(authz, session)
+    rows: dict[str, list[Rule]] = {subject: [] for subject in subjects}
+    result = await session.execute(
+        select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS, CasbinRule.v0.in_(sorted(subjects)))
+    )
+    for row in result:
+        rows[row[1]].append((row[0], _values(row[1:])))
+    for subject, held in rows.items():
+        authz.reset_subject(subject, held)
 
 
 async def apply_written(authz: Authorizer, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """After ``session`` committed: apply the changes it logged, reading the log only if others came between."""
+    """After ``session`` committed: drop the cached rows it changed; read changed roles again."""
     written: list[Change] = session.info.pop(WRITTEN, [])
-    if written and not authz.apply(written):
+    if written and authz.invalidate(written):
         async with transaction(sessionmaker, read_only=True) as fresh:
             await catch_up(authz, fresh)
 
@@ -128,8 +141,11 @@ class PolicySync:
                 await self._listen()
             # Listening, a notification wakes the loop; the timeout is only a safety net.
             timeout = self.poll_seconds * (10 if self._listener is not None else 1)
+            # asyncio.timeout, not wait_for: before Python 3.12, wait_for can swallow a
+            # cancellation that arrives as the event is set, and the task would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 async with transaction(self.sessionmaker, read_only=True) as session:
@@ -141,15 +157,25 @@ class PolicySync:
         dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             connection = await asyncpg.connect(dsn, timeout=5)
-            await connection.add_listener(CHANNEL, self._notified)
-            connection.add_termination_listener(self._lost)
         except Exception:  # noqa: BLE001 - polling covers until the next attempt
             log.warning("cannot LISTEN for policy changes; polling every %ss", self.poll_seconds, exc_info=True)
             return
+        try:
+            await connection.add_listener(CHANNEL, self._notified)  # type: ignore[arg-type]
+            connection.add_termination_listener(self._lost)
+        except Exception:  # noqa: BLE001 - as above
+            connection.terminate()
+            log.warning("cannot LISTEN for policy changes; polling every %ss", self.poll_seconds, exc_info=True)
+            return
+        except BaseException:
+            connection.terminate()
+            raise
         self._listener = connection
         self._wake.set()  # catch up on what was committed before the LISTEN began
 
-    def _notified(self, *_args: Any) -> None:
+    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.isdigit() and self.authz.position is not None:
+            self.authz.position.notified.add(int(payload))
         self._wake.set()
 
     def _lost(self, *_args: Any) -> None:

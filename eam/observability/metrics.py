@@ -5,7 +5,8 @@
 - ``eam_grant_tokens_issued_total`` by application and grant, ``eam_service_tokens_issued_total``;
 - ``eam_audit_events_total`` by action and ``eam_access_request_decisions_total`` by outcome,
   counted when the transaction that wrote them commits (a rolled-back decision never counts);
-- ``eam_casbin_policy_rules``: the rules in force (file, database, configured admins);
+- ``eam_casbin_policy_rules``: the rules a worker holds in memory (permission file, grouping
+  rows, configured admins; register-access rows stay in the database);
 - ``eam_sql_statements_total`` and ``eam_sql_transactions_total``: statements sent to the
   database and transactions begun, so that round trips per request can be followed (the access
   log line of each request also carries its own ``sql_statements``).
@@ -37,7 +38,7 @@ DECISIONS_TOTAL = Counter(
     "eam_access_request_decisions_total", "Access requests leaving pending, by outcome", ["outcome"]
 )
 POLICY_RULES = Gauge(
-    "eam_casbin_policy_rules", "Casbin rules in force", multiprocess_mode="mostrecent"
+    "eam_casbin_policy_rules", "Casbin rules held in memory (permissions, roles, scopes)", multiprocess_mode="mostrecent"
 )
 
 SQL_STATEMENTS = Counter("eam_sql_statements_total", "SQL statements sent to the database")

@@ -21,7 +21,7 @@ from eam.observability.metrics import POLICY_RULES
 @get("/metrics", include_in_schema=False)
 async def metrics(state: State) -> Response[bytes]:
     authorizer: Authorizer = state.authorizer
-    POLICY_RULES.set(authorizer.rules_in_force)
+    POLICY_RULES.set(authorizer.rules_held)
     registry = REGISTRY
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set by ``eam serve`` for several workers
         registry = CollectorRegistry()

@@ -5,9 +5,9 @@ Revises: 0005
 Create Date: 2026-12-02 17:00:00
 
 ``casbin_rule_changes`` gets one row per ``casbin_rule`` row added or removed, written in the
-same transaction; ``seq`` continues ``policy_version``, whose row lock orders the writers. On
-PostgreSQL a statement trigger sends ``NOTIFY eam_policy`` (delivered at commit, once per
-transaction) so that every worker and node wakes up and reads ``seq > last_seen``.
+same transaction, numbered by its own sequence (no lock between writers). On PostgreSQL a row
+trigger sends ``NOTIFY eam_policy, '<seq>'`` (delivered at commit) so that every worker and node
+wakes up and reads what it has not seen. ``policy_version`` now counts bulk changes only.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "casbin_rule_changes",
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("op", sa.String(length=6), nullable=False),
         sa.Column("ptype", sa.String(length=255), nullable=False),
         *(sa.Column(f"v{index}", sa.String(length=255), nullable=True) for index in range(6)),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_casbin_rule_changes")),
+        sqlite_autoincrement=True,
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE FUNCTION eam_notify_policy_change() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN PERFORM pg_notify('eam_policy', ''); RETURN NULL; END $$"
+            "$$ BEGIN PERFORM pg_notify('eam_policy', NEW.seq::text); RETURN NULL; END $$"
         )
         op.execute(
             "CREATE TRIGGER casbin_rule_changes_notify AFTER INSERT ON casbin_rule_changes "
-            "FOR EACH STATEMENT EXECUTE FUNCTION eam_notify_policy_change()"
+            "FOR EACH ROW EXECUTE FUNCTION eam_notify_policy_change()"
         )
 
 
