@@ -780,7 +780,7 @@ async def measure_decisions(database_url: str, dsn: str, sizing: Sizing, result:
         async with transaction(sessionmaker, read_only=True) as session:
             await load_batch(authz, session)
         loaded = time.perf_counter() - started
-        result.put("load_batch", f"{loaded:.2f} s, {authz.rules_in_force} rules, +{rss_mb() - rss_before:.0f} MB")
+        result.put("load_batch", f"{loaded:.2f} s, {authz.rules_held} rules, +{rss_mb() - rss_before:.0f} MB")
         now = dt.datetime.now(dt.UTC)
 
         def question(row: dict) -> dict:

@@ -314,6 +314,24 @@ async def casbin_rows(app: Litestar, ptype: str | None = None) -> list[tuple[str
         return [(row.ptype, *row.values()) for row in await session.scalars(stmt)]
 
 
+async def holds_now(app: Litestar, user_id: str, org_id: str, profile_pattern: str, now: dt.datetime, register: str = "HDBP0147") -> bool:
+    """A register-access decision (Casbin ``m2``) through the app's own authorizer."""
+    from eam.authz.register_access import holds_register_access
+    from eam.database import transaction
+
+    async with transaction(app.state.sessionmaker, read_only=True) as session:
+        return await holds_register_access(
+            app.state.authorizer,
+            session,
+            user_id=uuid.UUID(user_id),
+            organisation_id=uuid.UUID(org_id),
+            application="healthstat",
+            register=register,
+            profile_pattern=profile_pattern,
+            now=now,
+        )
+
+
 def wait_until_serving(process: Any, url: str, timeout: float = 30) -> None:
     """Poll ``url`` until it answers 200; fail with the process's stderr if it exits first."""
     deadline = time.monotonic() + timeout

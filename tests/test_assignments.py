@@ -10,8 +10,7 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from eam.assignments.models import Assignment
-from eam.authz.register_access import holds_register_access
-from tests.conftest import Api, Clock, casbin_rows
+from tests.conftest import Api, Clock, casbin_rows, holds_now
 
 REGISTER_OBJECT = "healthstat:HDBP0147"
 HOSPITAL = {"role": "data_provider", "data_level": "hospital"}
@@ -32,17 +31,7 @@ async def create_direct(api: Api, org_id: str, holder: str, by: str = "alice", *
 
 async def holds(app: Litestar, user_id: str, org_id: str, profile_pattern: str, now: dt.datetime) -> bool:
     """Ask Casbin (m2) through the app's own authorizer, as a register-access decision does."""
-    async with app.state.sessionmaker() as session:
-        return await holds_register_access(
-            app.state.authorizer,
-            session,
-            user_id=uuid.UUID(user_id),
-            organisation_id=uuid.UUID(org_id),
-            application="healthstat",
-            register="HDBP0147",
-            profile_pattern=profile_pattern,
-            now=now,
-        )
+    return await holds_now(app, user_id, org_id, profile_pattern, now)
 
 
 async def events(api: Api, target_id: str, user: str = "admin", **params: str) -> list[dict[str, Any]]:

@@ -18,9 +18,8 @@ from eam.app import create_app
 from eam.authz import sync
 from eam.authz.enforcer import Authorizer
 from eam.authz.policy_store import PolicyStore, prune_change_log
-from eam.authz.register_access import holds_register_access
 from eam.database import transaction
-from tests.conftest import Api, Clock, serve_in_process
+from tests.conftest import Api, Clock, holds_now, serve_in_process
 
 #: A statement reading ``casbin_rule`` itself (the sync's reads of ``casbin_rule_changes`` aside).
 READS_RULES = re.compile(r"\bcasbin_rule\b(?!_changes)")
@@ -35,18 +34,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
-async def decide(app: Any, user_id: str, org_id: str, pattern: str, now: dt.datetime) -> bool:
-    async with transaction(app.state.sessionmaker, read_only=True) as session:
-        return await holds_register_access(
-            app.state.authorizer,
-            session,
-            user_id=uuid.UUID(user_id),
-            organisation_id=uuid.UUID(org_id),
-            application="healthstat",
-            register="HDBP0147",
-            profile_pattern=pattern,
-            now=now,
-        )
+decide = holds_now
 
 
 async def test_policy_change_in_one_instance_is_enforced_by_another(settings, clock) -> None:

@@ -6,18 +6,17 @@ they are not held in memory anywhere) and the platform admins named in the confi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.enforcer import read_permissions
-from eam.authz.models import CasbinRule
+from eam.authz.models import CasbinRule, rule_values
 from eam.authz.policy_store import COLUMNS
 from eam.authz.vocabulary import Rule, platform_admin_rule
-
-import uuid
-from pathlib import Path
 
 
 async def rules_in_force(session: AsyncSession, permissions_file: Path, config_admins: Iterable[uuid.UUID]) -> AsyncIterator[Rule]:
@@ -27,9 +26,6 @@ async def rules_in_force(session: AsyncSession, permissions_file: Path, config_a
         select(CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS)).order_by(CasbinRule.id)
     )
     async for row in stored:
-        values = list(row[1:])
-        while values and values[-1] is None:
-            values.pop()
-        yield row[0], [value or "" for value in values]
+        yield row[0], rule_values(row[1:])
     for user_id in config_admins:
         yield platform_admin_rule(user_id)

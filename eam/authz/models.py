@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.database import Base
+
+#: The value columns of the Casbin adapter table, in order.
+RULE_COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")
+
+
+def rule_values(fields: Iterable[str | None]) -> list[str]:
+    """A stored row's values as Casbin sees them: trailing empty columns dropped."""
+    values = list(fields)
+    while values and values[-1] is None:
+        values.pop()
+    return [value or "" for value in values]
 
 
 class CasbinRule(Base):
@@ -21,10 +34,7 @@ class CasbinRule(Base):
     v5: Mapped[str | None] = mapped_column(String(255))
 
     def values(self) -> list[str]:
-        fields = [self.v0, self.v1, self.v2, self.v3, self.v4, self.v5]
-        while fields and fields[-1] is None:
-            fields.pop()
-        return [value or "" for value in fields]
+        return rule_values([self.v0, self.v1, self.v2, self.v3, self.v4, self.v5])
 
 
 class PolicyVersion(Base):
@@ -61,9 +71,3 @@ class PolicyChange(Base):
     v3: Mapped[str | None] = mapped_column(String(255))
     v4: Mapped[str | None] = mapped_column(String(255))
     v5: Mapped[str | None] = mapped_column(String(255))
-
-    def values(self) -> list[str]:
-        fields = [self.v0, self.v1, self.v2, self.v3, self.v4, self.v5]
-        while fields and fields[-1] is None:
-            fields.pop()
-        return [value or "" for value in fields]

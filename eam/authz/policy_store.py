@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.changes import ADDED, REMOVED, Change
-from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
+from eam.authz.models import RULE_COLUMNS, CasbinRule, PolicyChange, PolicyVersion, rule_values
 from eam.authz.vocabulary import (
     ALL_DOMAINS,
     GROUPING,
@@ -36,7 +36,7 @@ from eam.authz.vocabulary import (
 WRITTEN = "eam.policy_changes"
 #: The ``LISTEN``/``NOTIFY`` channel: a trigger announces each log entry's number at commit.
 CHANNEL = "eam_policy"
-COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")
+COLUMNS = RULE_COLUMNS
 
 
 def row_fields(values: Iterable[str]) -> dict[str, str]:
@@ -146,13 +146,7 @@ class PolicyStore:
         result = await self.session.execute(
             delete(CasbinRule).where(*conditions).returning(CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
         )
-        removed = []
-        for row in result.all():
-            values = [value for value in row[1:]]
-            while values and values[-1] is None:
-                values.pop()
-            removed.append((row[0], [value or "" for value in values]))
-        return removed
+        return [(row[0], rule_values(row[1:])) for row in result.all()]
 
     async def _log(self, *, added: Iterable[Rule] = (), removed: Iterable[Rule] = ()) -> None:
         """Append the changes to the log (numbers from the table's own sequence: no lock)."""

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.authz.changes import RECENT, Change, LogPosition
 from eam.authz.enforcer import Authorizer
-from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
+from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion, rule_values
 from eam.authz.policy_store import CHANNEL, COLUMNS, LOG_KEPT, WRITTEN
 from eam.authz.vocabulary import REGISTER_ACCESS, Rule
 from eam.database import transaction
@@ -44,13 +44,6 @@ GENERATION = "generation"
 _RULE_COLUMNS = (CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
 
 
-def _values(row: Any) -> list[str]:
-    values = list(row)
-    while values and values[-1] is None:
-        values.pop()
-    return [value or "" for value in values]
-
-
 async def load_batch(authz: Authorizer, session: AsyncSession) -> None:
     """Every permission and grouping row, read and built in one batch (``p2`` rows stay in the database).
 
@@ -62,7 +55,7 @@ async def load_batch(authz: Authorizer, session: AsyncSession) -> None:
     present = await session.scalars(select(PolicyChange.seq).where(PolicyChange.seq > newest - RECENT))
     position = LogPosition(newest, present, int(generation or 0))
     result = await session.execute(select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS).order_by(CasbinRule.id))
-    stored: list[Rule] = [(row[0], _values(row[1:])) for row in result]
+    stored: list[Rule] = [(row[0], rule_values(row[1:])) for row in result]
     await authz.replace(position, stored)
 
 
@@ -85,7 +78,7 @@ async def catch_up(authz: Authorizer, session: AsyncSession) -> None:
             PolicyVersion.version.label("seq"), literal(GENERATION, String), literal("", String), *(cast(null(), String) for _ in COLUMNS)
         ).where(PolicyVersion.id == 1)
         rows = (await session.execute(union_all(generation, entries).order_by("seq").limit(BATCH_AFTER + 2))).all()
-        changes = [Change(row[0], row[1], row[2], _values(row[3:])) for row in rows if row[1] != GENERATION]
+        changes = [Change(row[0], row[1], row[2], rule_values(row[3:])) for row in rows if row[1] != GENERATION]
         current = next((row[0] for row in rows if row[1] == GENERATION), None)
         # Pruning keeps LOG_KEPT > BATCH_AFTER entries, so a worker it passed is this far behind too.
         if len(changes) > BATCH_AFTER or current is None or int(current) != position.generation:
@@ -105,7 +98,7 @@ async def _apply(authz: Authorizer, session: AsyncSession, changes: list[Change]
         select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS, CasbinRule.v0.in_(sorted(subjects)))
     )
     for row in result:
-        rows[row[1]].append((row[0], _values(row[1:])))
+        rows[row[1]].append((row[0], rule_values(row[1:])))
     for subject, held in rows.items():
         authz.reset_subject(subject, held)
 
