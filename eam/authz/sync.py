@@ -104,11 +104,18 @@ async def _apply(authz: Authorizer, session: AsyncSession, changes: list[Change]
 
 
 async def apply_written(authz: Authorizer, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """After ``session`` committed: drop the cached rows it changed; read changed roles again."""
+    """After ``session`` committed: drop the cached rows it changed; read changed roles again.
+
+    The change is committed whatever happens here: should the read fail, the background sync
+    applies it a moment later, and the request still succeeds.
+    """
     written: list[Change] = session.info.pop(WRITTEN, [])
     if written and authz.invalidate(written):
-        async with transaction(sessionmaker, read_only=True) as fresh:
-            await catch_up(authz, fresh)
+        try:
+            async with transaction(sessionmaker, read_only=True) as fresh:
+                await catch_up(authz, fresh)
+        except Exception:  # noqa: BLE001 - see above
+            log.warning("applying this worker's own policy change failed; the sync will", exc_info=True)
 
 
 class PolicySync:
