@@ -308,3 +308,27 @@ async def test_changes_committed_out_of_order_are_all_applied(postgres_database:
         assert authz.batch_loads == 1
     finally:
         await engine.dispose()
+
+
+def test_a_role_change_drops_only_that_subjects_cached_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    from eam.settings import Settings
+
+    settings = Settings()
+    authz = Authorizer(settings.casbin_model_file, settings.permissions_file)
+    alice, bob = "user:alice", "user:bob"
+    authz.reset_subject(bob, [("g", [bob, "role:access_manager", "org:1"])])
+    assert not authz.allows(alice, "org:1", "access_request", "approve")
+    assert authz.allows(bob, "org:1", "access_request", "approve")
+
+    authz.reset_subject(alice, [("g", [alice, "role:access_manager", "org:1"])])  # alice appointed
+    asked: list[tuple[str, ...]] = []
+    enforce = authz._enforcer.enforce
+    monkeypatch.setattr(authz._enforcer, "enforce", lambda *request: asked.append(request) or enforce(*request))
+    assert authz.allows(alice, "org:1", "access_request", "approve")  # decided again
+    assert authz.allows(bob, "org:1", "access_request", "approve")  # still cached
+    assert asked == [(alice, "org:1", "access_request", "approve")]
+
+    authz.reset_subject(bob, [])  # bob removed
+    assert not authz.allows(bob, "org:1", "access_request", "approve")
+    assert authz.allows(alice, "org:1", "access_request", "approve")
+    assert asked == [(alice, "org:1", "access_request", "approve"), (bob, "org:1", "access_request", "approve")]

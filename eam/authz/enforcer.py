@@ -33,10 +33,12 @@ from casbin.util.expression import SimpleEval
 from eam.authz.changes import Change, LogPosition
 from eam.authz.vocabulary import (
     ALL_DOMAINS,
+    CLIENT_PREFIX,
     GROUPING,
     ORG_PREFIX,
     PLATFORM_ADMIN,
     REGISTER_ACCESS,
+    USER_PREFIX,
     Rule,
     client_subject,
     is_grouping,
@@ -108,7 +110,10 @@ class Authorizer:
         self.sync_lock = asyncio.Lock()
         self._enforcer = self._build([])
         self._grouping: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
-        self._decisions: dict[tuple[str, str, str, str], bool] = {}
+        #: subject -> (domain, object, action) -> allowed. A change of one subject's roles drops
+        #: that subject's decisions only (EAM's roles do not inherit from one another).
+        self._decisions: dict[str, dict[tuple[str, str, str], bool]] = {}
+        self._decision_count = 0
         self._register = self._build([])  # evaluates m2 over one subject's rows at a time
         self._register_policy = self._register.get_model().model["p"][REGISTER_ACCESS]
         self._register_context = self._register.new_enforce_context("2")
@@ -150,7 +155,7 @@ class Authorizer:
                 grouping.setdefault(values[0], set()).add((ptype, tuple(values)))
         self._enforcer, self._grouping, self.position = enforcer, grouping, position
         self.batch_loads += 1
-        self._decisions.clear()
+        self._forget_decisions()
         self._register_rows.clear()
         self._changed_while_loading.update(self._loading)
 
@@ -185,25 +190,36 @@ class Authorizer:
             self._grouping.pop(subject, None)
         if subject in self._config_admins:
             self._enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS])
-        self._decisions.clear()
+        if any(not is_grouping(ptype) for ptype, _ in held ^ wanted) or not subject.startswith((USER_PREFIX, CLIENT_PREFIX)):
+            self._forget_decisions()  # a permission row or a role's own roles: anyone's decisions may change
+        else:
+            self._forget_decisions(subject)
 
     def add_config_admin(self, subject: str) -> None:
         """Platform admins named in ``EAM_PLATFORM_ADMINS`` hold the role without a stored row."""
         if subject not in self._config_admins:
             self._config_admins.add(subject)
             self._enforcer.add_named_grouping_policy(GROUPING, [subject, PLATFORM_ADMIN, ALL_DOMAINS])
+            self._forget_decisions(subject)
+
+    def _forget_decisions(self, subject: str | None = None) -> None:
+        if subject is None:
             self._decisions.clear()
+            self._decision_count = 0
+        else:
+            self._decision_count -= len(self._decisions.pop(subject, {}))
 
     # -- API permissions (p, g) ------------------------------------------------------------
 
     def allows(self, subject: str, domain: str, obj: str, action: str) -> bool:
-        key = (subject, domain, obj, action)
-        decision = self._decisions.get(key)
+        held = self._decisions.get(subject)
+        decision = held.get((domain, obj, action)) if held is not None else None
         if decision is None:
             decision = bool(self._enforcer.enforce(subject, domain, obj, action))
-            if len(self._decisions) >= self.decision_cache_size:
-                self._decisions.clear()
-            self._decisions[key] = decision
+            if self._decision_count >= self.decision_cache_size:
+                self._forget_decisions()
+            self._decisions.setdefault(subject, {})[(domain, obj, action)] = decision
+            self._decision_count += 1
         return decision
 
     def client_allows(self, client_id: str, token_scopes: Iterable[str] | None, domain: str, obj: str, action: str) -> bool:
