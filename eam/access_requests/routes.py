@@ -53,18 +53,15 @@ class AccessRequestController(Controller):
 
     @post("/{request_id:uuid}/approve", status_code=200, operation_id="approveAccessRequest", summary="Approve, optionally narrowing the profile or setting an end date")
     async def approve(self, ctx: Context, request_id: uuid.UUID, data: ApproveIn | None = None) -> AccessRequestOut:
-        await workflow.approve(ctx, request_id, data or ApproveIn())
-        return await self._out(ctx, request_id)
+        return workflow.request_out(await workflow.approve(ctx, request_id, data or ApproveIn()), ctx.now)
 
     @post("/{request_id:uuid}/reject", status_code=200, operation_id="rejectAccessRequest", summary="Reject with a reason")
     async def reject(self, ctx: Context, request_id: uuid.UUID, data: RejectIn) -> AccessRequestOut:
-        await workflow.reject(ctx, request_id, data)
-        return await self._out(ctx, request_id)
+        return workflow.request_out(await workflow.reject(ctx, request_id, data), ctx.now)
 
     @post("/{request_id:uuid}/withdraw", status_code=200, operation_id="withdrawAccessRequest", summary="Withdraw your own pending request")
     async def withdraw(self, ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:
-        await workflow.withdraw(ctx, request_id)
-        return await self._out(ctx, request_id)
+        return workflow.request_out(await workflow.withdraw(ctx, request_id), ctx.now)
 
     @staticmethod
     async def _out(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:

@@ -22,7 +22,7 @@ from eam.authz.vocabulary import org_domain
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
-from eam.organisations.service import organisation_ref, require_active, require_active_reference
+from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import UserRef, user_ref
 from eam.web.context import Context
@@ -142,8 +142,12 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     return request
 
 
-async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: str, comment: str | None) -> AccessRequest:
-    """Authorise, then compare-and-set ``pending`` → ``new_status``; 409 for the loser of a race."""
+async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: str, comment: str | None) -> tuple[Any, ...]:
+    """Authorise, then compare-and-set ``pending`` → ``new_status``; 409 for the loser of a race.
+
+    Returns the request as decided (read back by the ``UPDATE … RETURNING`` itself), its
+    organisation, its requester and the caller as decider, as :func:`request_out` shows them.
+    """
     row = await get_request(ctx, request_id)
     request: AccessRequest = row[0]
     own = request.requester_id == ctx.user.id
@@ -152,26 +156,28 @@ async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: 
     else:
         ctx.require(org_domain(request.organisation_id), "access_request:own" if own else "access_request", action)
     before = request.snapshot()
-    result = await ctx.session.execute(
+    decided = await ctx.session.scalar(
         update(AccessRequest)
         .where(AccessRequest.id == request_id, AccessRequest.status == PENDING, AccessRequest.expires_at > ctx.now)
         .values(status=new_status, decided_at=ctx.now, decided_by=ctx.user.id, decision_comment=comment)
-        .execution_options(synchronize_session=False)
+        .returning(AccessRequest)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    await ctx.session.refresh(request)
-    if result.rowcount != 1:
+    if decided is None:
+        await ctx.session.refresh(request)
         raise NotPending(
             f"access request {request_id} is {request.effective_status(ctx.now)}, not pending",
             current_status=request.effective_status(ctx.now),
         )
-    ctx.audit.record(f"access_request.{new_status}", target_type="access_request", target_id=request.id, organisation_id=request.organisation_id, before=before, after=request.snapshot())
-    return request
+    ctx.audit.record(f"access_request.{new_status}", target_type="access_request", target_id=decided.id, organisation_id=decided.organisation_id, before=before, after=decided.snapshot())
+    return decided, row[1], row[2], ctx.user
 
 
-async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> AccessRequest:
+async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple[Any, ...]:
     """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
-    request = await _decide(ctx, request_id, "approve", APPROVED, data.comment)
-    await require_active(ctx, request.organisation_id)
+    decided = await _decide(ctx, request_id, "approve", APPROVED, data.comment)
+    request: AccessRequest = decided[0]
+    check_active(decided[1])
     requested = ctx.catalogue.resolve_profile(request.application, profile_of(request))
     approved_profile = data.profile or profile_of(request)
     approved = ctx.catalogue.resolve_profile(request.application, approved_profile)
@@ -192,16 +198,16 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> Acces
     )
     request.assignment_id = assignment.id
     await ctx.session.flush()
-    return request
+    return decided
 
 
-async def reject(ctx: Context, request_id: uuid.UUID, data: RejectIn) -> AccessRequest:
+async def reject(ctx: Context, request_id: uuid.UUID, data: RejectIn) -> tuple[Any, ...]:
     if not data.reason.strip():
         raise ValidationFailed("a reason is required", [FieldError("$.reason", "must not be blank")])
     return await _decide(ctx, request_id, "reject", REJECTED, data.reason)
 
 
-async def withdraw(ctx: Context, request_id: uuid.UUID) -> AccessRequest:
+async def withdraw(ctx: Context, request_id: uuid.UUID) -> tuple[Any, ...]:
     return await _decide(ctx, request_id, "withdraw", WITHDRAWN, None)
 
 

@@ -91,7 +91,11 @@ async def get_organisation(ctx: Context, organisation_id: uuid.UUID, *, for_upda
 
 
 async def require_active(ctx: Context, organisation_id: uuid.UUID) -> Organisation:
-    org = await get_organisation(ctx, organisation_id)
+    return check_active(await get_organisation(ctx, organisation_id))
+
+
+def check_active(org: Organisation) -> Organisation:
+    """A disabled organisation accepts no requests and no decisions."""
     if org.status != ACTIVE:
         raise OrganisationDisabled(f"{org.name} ({org.nihdi}) is disabled and accepts no requests")
     return org
