@@ -132,10 +132,6 @@ class Authorizer:
         """The newest change-log entry this worker has read."""
         return self.position.newest if self.position else None
 
-    @property
-    def cached_subjects(self) -> int:
-        return len(self._register_rows)
-
     def _build(self, stored: Iterable[Rule]) -> casbin.Enforcer:
         model = Model()
         model.load_model_from_text(self.model_text)

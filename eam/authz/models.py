@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -9,6 +10,11 @@ from eam.database import Base
 
 #: The value columns of the Casbin adapter table, in order.
 RULE_COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")
+
+
+def rule_columns(table: Any) -> tuple[Any, ...]:
+    """``ptype, v0 … v5`` of ``casbin_rule`` or of its change log, in order, for a select."""
+    return (table.ptype, *(getattr(table, column) for column in RULE_COLUMNS))
 
 
 def rule_values(fields: Iterable[str | None]) -> list[str]:

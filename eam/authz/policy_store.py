@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.changes import ADDED, REMOVED, Change
-from eam.authz.models import RULE_COLUMNS, CasbinRule, PolicyChange, PolicyVersion, rule_values
+from eam.authz.models import RULE_COLUMNS, CasbinRule, PolicyChange, PolicyVersion, rule_columns, rule_values
 from eam.authz.vocabulary import (
     ALL_DOMAINS,
     GROUPING,
@@ -36,11 +36,10 @@ from eam.authz.vocabulary import (
 WRITTEN = "eam.policy_changes"
 #: The ``LISTEN``/``NOTIFY`` channel: a trigger announces each log entry's number at commit.
 CHANNEL = "eam_policy"
-COLUMNS = RULE_COLUMNS
 
 
 def row_fields(values: Iterable[str]) -> dict[str, str]:
-    return {column: value for column, value in zip(COLUMNS, values, strict=False)}
+    return {column: value for column, value in zip(RULE_COLUMNS, values, strict=False)}
 
 
 #: Change-log entries kept; a worker further behind than this loads in one batch anyway.
@@ -142,10 +141,8 @@ class PolicyStore:
 
     async def _remove(self, ptype: str, leading_values: list[str]) -> list[Rule]:
         conditions = [CasbinRule.ptype == ptype]
-        conditions.extend(getattr(CasbinRule, column) == value for column, value in zip(COLUMNS, leading_values, strict=False))
-        result = await self.session.execute(
-            delete(CasbinRule).where(*conditions).returning(CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
-        )
+        conditions.extend(getattr(CasbinRule, column) == value for column, value in zip(RULE_COLUMNS, leading_values, strict=False))
+        result = await self.session.execute(delete(CasbinRule).where(*conditions).returning(*rule_columns(CasbinRule)))
         return [(row[0], rule_values(row[1:])) for row in result.all()]
 
     async def _log(self, *, added: Iterable[Rule] = (), removed: Iterable[Rule] = ()) -> None:

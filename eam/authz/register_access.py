@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.enforcer import Authorizer, RegisterRows
-from eam.authz.models import CasbinRule
-from eam.authz.policy_store import COLUMNS
+from eam.authz.models import CasbinRule, rule_columns
 from eam.authz.vocabulary import REGISTER_ACCESS, org_domain, register_object, user_subject
 
 
@@ -27,7 +26,7 @@ async def register_rows(authz: Authorizer, session: AsyncSession, subject: str) 
     authz.begin_register_load(subject)
     try:
         result = await session.execute(
-            select(*(getattr(CasbinRule, column) for column in COLUMNS)).where(
+            select(*rule_columns(CasbinRule)[1:]).where(
                 CasbinRule.ptype == REGISTER_ACCESS, CasbinRule.v0 == subject
             )
         )

@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.authz.changes import RECENT, Change, LogPosition
 from eam.authz.enforcer import Authorizer
-from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion, rule_values
-from eam.authz.policy_store import CHANNEL, COLUMNS, LOG_KEPT, WRITTEN
+from eam.authz.models import RULE_COLUMNS, CasbinRule, PolicyChange, PolicyVersion, rule_columns, rule_values
+from eam.authz.policy_store import CHANNEL, LOG_KEPT, WRITTEN
 from eam.authz.vocabulary import REGISTER_ACCESS, Rule
 from eam.database import transaction
 
@@ -41,7 +41,6 @@ BATCH_AFTER = 5_000
 assert LOG_KEPT > BATCH_AFTER
 #: Marks the ``policy_version`` row among the log rows that :func:`catch_up` reads.
 GENERATION = "generation"
-_RULE_COLUMNS = (CasbinRule.ptype, *(getattr(CasbinRule, column) for column in COLUMNS))
 
 
 async def load_batch(authz: Authorizer, session: AsyncSession) -> None:
@@ -54,7 +53,7 @@ async def load_batch(authz: Authorizer, session: AsyncSession) -> None:
     newest = int(await session.scalar(select(func.max(PolicyChange.seq))) or 0)
     present = await session.scalars(select(PolicyChange.seq).where(PolicyChange.seq > newest - RECENT))
     position = LogPosition(newest, present, int(generation or 0))
-    result = await session.execute(select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS).order_by(CasbinRule.id))
+    result = await session.execute(select(*rule_columns(CasbinRule)).where(CasbinRule.ptype != REGISTER_ACCESS).order_by(CasbinRule.id))
     stored: list[Rule] = [(row[0], rule_values(row[1:])) for row in result]
     await authz.replace(position, stored)
 
@@ -70,12 +69,10 @@ async def catch_up(authz: Authorizer, session: AsyncSession) -> None:
         condition = PolicyChange.seq > position.newest
         if wanted:
             condition = or_(condition, PolicyChange.seq.in_(wanted))
-        entries = select(
-            PolicyChange.seq, PolicyChange.op, PolicyChange.ptype, *(getattr(PolicyChange, column) for column in COLUMNS)
-        ).where(condition)
+        entries = select(PolicyChange.seq, PolicyChange.op, *rule_columns(PolicyChange)).where(condition)
         # The bulk-change generation rides along as one more row, so this is one round trip.
         generation = select(
-            PolicyVersion.version.label("seq"), literal(GENERATION, String), literal("", String), *(cast(null(), String) for _ in COLUMNS)
+            PolicyVersion.version.label("seq"), literal(GENERATION, String), literal("", String), *(cast(null(), String) for _ in RULE_COLUMNS)
         ).where(PolicyVersion.id == 1)
         rows = (await session.execute(union_all(generation, entries).order_by("seq").limit(BATCH_AFTER + 2))).all()
         changes = [Change(row[0], row[1], row[2], rule_values(row[3:])) for row in rows if row[1] != GENERATION]
@@ -95,7 +92,7 @@ async def _apply(authz: Authorizer, session: AsyncSession, changes: list[Change]
         return
     rows: dict[str, list[Rule]] = {subject: [] for subject in subjects}
     result = await session.execute(
-        select(*_RULE_COLUMNS).where(CasbinRule.ptype != REGISTER_ACCESS, CasbinRule.v0.in_(sorted(subjects)))
+        select(*rule_columns(CasbinRule)).where(CasbinRule.ptype != REGISTER_ACCESS, CasbinRule.v0.in_(sorted(subjects)))
     )
     for row in result:
         rows[row[1]].append((row[0], rule_values(row[1:])))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 #: A policy row: its ptype and its values (``v0`` onwards).
 Rule = tuple[str, list[str]]
@@ -132,7 +132,3 @@ def defined_scopes(static_rules: Iterable[Rule]) -> list[str]:
 
 def is_grouping(ptype: str) -> bool:
     return ptype.startswith(GROUPING)
-
-
-def subject_of(values: Sequence[str]) -> str:
-    return values[0]

@@ -19,7 +19,8 @@ import msgspec
 
 from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import national_number_hash
-from eam.authz.policy_store import COLUMNS as RULE_COLUMNS, row_fields
+from eam.authz.models import RULE_COLUMNS
+from eam.authz.policy_store import row_fields
 from eam.authz.vocabulary import Rule, access_manager_rule
 from eam.organisations.models import Organisation
 from eam.seed import names
