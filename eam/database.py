@@ -71,8 +71,9 @@ def utc_now() -> dt.datetime:
 def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
     """PostgreSQL text cannot hold U+0000 (it fails the statement; SQLite would store it): a NUL in
     any value bound to SQL, from a body, query, path or token, is the client's error on both."""
+    # executemany: a list of rows; a batched INSERT (insertmanyvalues) binds its rows' values flat.
     for row in parameters if executemany else [parameters]:
-        values = row.values() if isinstance(row, dict) else row or ()
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, (tuple, list)) else (row,)
         if any(isinstance(value, str) and "\x00" in value for value in values):
             raise ValidationFailed(
                 "text must not contain NUL (U+0000) characters",

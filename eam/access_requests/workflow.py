@@ -19,6 +19,7 @@ from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, A
 from eam.assignments.service import check_end_date, grant, live_assignment
 from eam.audit.recorder import Auditor
 from eam.authz.vocabulary import org_domain
+from eam.database import new_id
 from eam.catalogue.schemas import profile_of
 from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
@@ -142,8 +143,12 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     return request
 
 
-async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: str, comment: str | None) -> tuple[Any, ...]:
+async def _decide(
+    ctx: Context, request_id: uuid.UUID, action: str, new_status: str, comment: str | None, assignment_id: uuid.UUID | None = None
+) -> tuple[Any, ...]:
     """Authorise, then compare-and-set ``pending`` → ``new_status``; 409 for the loser of a race.
+
+    An approval records the id of the assignment it goes on to create in the same update.
 
     Returns the request as decided (read back by the ``UPDATE … RETURNING`` itself), its
     organisation, its requester and the caller as decider, as :func:`request_out` shows them.
@@ -159,7 +164,7 @@ async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: 
     decided = await ctx.session.scalar(
         update(AccessRequest)
         .where(AccessRequest.id == request_id, AccessRequest.status == PENDING, AccessRequest.expires_at > ctx.now)
-        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.user.id, decision_comment=comment)
+        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.user.id, decision_comment=comment, assignment_id=assignment_id)
         .returning(AccessRequest)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
@@ -175,7 +180,8 @@ async def _decide(ctx: Context, request_id: uuid.UUID, action: str, new_status: 
 
 async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple[Any, ...]:
     """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
-    decided = await _decide(ctx, request_id, "approve", APPROVED, data.comment)
+    assignment_id = new_id()
+    decided = await _decide(ctx, request_id, "approve", APPROVED, data.comment, assignment_id)
     request: AccessRequest = decided[0]
     check_active(decided[1])
     requested = ctx.catalogue.resolve_profile(request.application, profile_of(request))
@@ -184,7 +190,7 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
     ctx.catalogue.check_narrowing(request.application, requested, approved)
     valid_until = data.valid_until if data.valid_until is not None else request.valid_until
     check_end_date(valid_until, ctx.now)
-    assignment = await grant(
+    await grant(
         ctx,
         user_id=request.requester_id,
         organisation_id=request.organisation_id,
@@ -195,9 +201,8 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
         valid_from=ctx.now,
         valid_until=valid_until,
         request_id=request.id,
+        assignment_id=assignment_id,
     )
-    request.assignment_id = assignment.id
-    await ctx.session.flush()
     return decided
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import aliased
 
-from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live
+from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live, new_id
 
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
 from eam.audit.recorder import Auditor
@@ -33,9 +34,14 @@ from eam.web.context import Context
 Holder = aliased(User)
 
 
-async def hold_register_access(policies: PolicyStore, assignment: Assignment) -> None:
-    """Ask authz to hold the assignment's register access as it now stands (replacing the old)."""
-    await policies.grant_register_access(
+async def hold_register_access(policies: PolicyStore, assignment: Assignment, *, first: bool = False) -> None:
+    """Ask authz to hold the assignment's register access as it now stands.
+
+    ``first``: no live assignment held this access before (the caller checked), so there is no
+    older row to replace and the store only adds.
+    """
+    write = policies.add_register_access if first else policies.grant_register_access
+    await write(
         assignment.user_id,
         assignment.organisation_id,
         assignment.application,
@@ -81,17 +87,25 @@ def check_end_date(valid_until: dt.datetime | None, after: dt.datetime, field: s
 
 
 async def live_assignment(ctx: Context, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> Assignment | None:
-    """The user's active assignment for this access, after retiring one that has run out."""
-    await expire_due(ctx.session, ctx.audit, ctx.now, user_id=user_id)
-    return await ctx.session.scalar(
-        select(Assignment).where(
-            Assignment.user_id == user_id,
-            Assignment.organisation_id == organisation_id,
-            Assignment.application == application,
-            Assignment.register_code == register,
-            Assignment.status == ACTIVE,
+    """The user's active assignment for this access, after retiring one that has run out.
+
+    One read: the active row for this user × organisation × application × register; if its end
+    date has passed, it is expired here (audited, policy row dropped) and there is none.
+    """
+    held = (
+        await ctx.session.scalars(
+            select(Assignment).where(
+                Assignment.user_id == user_id,
+                Assignment.organisation_id == organisation_id,
+                Assignment.application == application,
+                Assignment.register_code == register,
+                Assignment.status == ACTIVE,
+            )
         )
-    )
+    ).all()
+    due = [assignment for assignment in held if assignment.valid_until is not None and assignment.valid_until <= ctx.now]
+    await _expire(ctx.session, ctx.audit, ctx.now, due)
+    return next((assignment for assignment in held if assignment not in due), None)
 
 
 async def grant(
@@ -106,8 +120,13 @@ async def grant(
     valid_from: dt.datetime,
     valid_until: dt.datetime | None,
     request_id: uuid.UUID | None,
+    assignment_id: uuid.UUID | None = None,
 ) -> Assignment:
-    """Create an assignment and its policy row; refuse a second live one for the same access."""
+    """Create an assignment and its policy row; refuse a second live one for the same access.
+
+    ``assignment_id``: the id to give it, when the caller has already recorded it (an approval
+    writes it into the decided request).
+    """
     existing = await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
         raise AlreadyAssigned(
@@ -115,6 +134,7 @@ async def grant(
             existing=f"/v1/assignments/{existing.id}",
         )
     assignment = Assignment(
+        id=assignment_id or new_id(),
         user_id=user_id,
         organisation_id=organisation_id,
         application=application,
@@ -131,8 +151,7 @@ async def grant(
         updated_at=ctx.now,
     )
     ctx.session.add(assignment)
-    await ctx.session.flush()
-    await hold_register_access(ctx.policies, assignment)
+    await hold_register_access(ctx.policies, assignment, first=True)
     ctx.audit.record(
         "assignment.created",
         target_type="assignment",
@@ -264,9 +283,14 @@ async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, user_id: 
     stmt = select(Assignment).where(Assignment.status == ACTIVE, Assignment.valid_until <= now)
     if user_id is not None:
         stmt = stmt.where(Assignment.user_id == user_id)
+    return await _expire(session, auditor, now, (await session.scalars(stmt)).all())
+
+
+async def _expire(session: Any, auditor: Auditor, now: dt.datetime, assignments: Sequence[Assignment]) -> int:
+    """Compare-and-set each ``active`` → ``expired``; the winner drops the policy row and audits."""
     policies = PolicyStore(session)
     count = 0
-    for assignment in (await session.scalars(stmt)).all():
+    for assignment in assignments:
         result = await session.execute(
             update(Assignment)
             .where(Assignment.id == assignment.id, Assignment.status == ACTIVE)

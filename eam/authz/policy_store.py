@@ -87,6 +87,34 @@ class PolicyStore:
         removed = await self._remove(ptype, register_access_key(user_id, organisation_id, application, register))
         await self._add([(ptype, values)], removed)
 
+    async def add_register_access(
+        self,
+        user_id: uuid.UUID,
+        organisation_id: uuid.UUID,
+        application: str,
+        register: str,
+        *,
+        role: str,
+        data_level: str | None,
+        author_group: str | None,
+        valid_from: dt.datetime,
+        valid_until: dt.datetime | None,
+    ) -> None:
+        """Hold a new assignment's register access: its ``p2`` row, when none is held for this
+        user × organisation × application × register (the caller found no live assignment)."""
+        rule = register_access_rule(
+            user_id,
+            organisation_id,
+            application,
+            register,
+            role=role,
+            data_level=data_level,
+            author_group=author_group,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        await self._add([rule])
+
     async def revoke_register_access(self, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> int:
         """Drop the assignment's ``p2`` row (revoked or expired); how many rows went."""
         removed = await self._remove(REGISTER_ACCESS, register_access_key(user_id, organisation_id, application, register))
@@ -136,7 +164,7 @@ class PolicyStore:
 
     async def _add(self, rules: list[Rule], removed: list[Rule] | None = None) -> None:
         if rules:
-            await self.session.execute(insert(CasbinRule), [{"ptype": ptype, **row_fields(values)} for ptype, values in rules])
+            await self.session.execute(insert(CasbinRule.__table__), [{"ptype": ptype, **row_fields(values)} for ptype, values in rules])
         await self._log(added=rules, removed=removed or [])
 
     async def _remove(self, ptype: str, leading_values: list[str]) -> list[Rule]:

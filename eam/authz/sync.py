@@ -107,6 +107,8 @@ async def apply_written(authz: Authorizer, session: AsyncSession, sessionmaker: 
     applies it a moment later, and the request still succeeds.
     """
     written: list[Change] = session.info.pop(WRITTEN, [])
+    if written and authz.position is not None:
+        authz.position.applied_own.update(change.seq for change in written)
     if written and authz.invalidate(written):
         try:
             async with transaction(sessionmaker, read_only=True) as fresh:
@@ -171,8 +173,9 @@ class PolicySync:
         self._wake.set()  # catch up on what was committed before the LISTEN began
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        if payload.isdigit() and self.authz.position is not None:
-            self.authz.position.notified.add(int(payload))
+        position = self.authz.position
+        if payload.isdigit() and position is not None and not position.needs_read(int(payload)):
+            return
         self._wake.set()
 
     def _lost(self, *_args: Any) -> None:
