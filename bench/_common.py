@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from eam.auth.dev_tokens import issue_dev_token  # noqa: E402
-from eam.settings import DEV_TOKEN_SECRET  # noqa: E402
+from eam.core.settings import DEV_TOKEN_SECRET  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

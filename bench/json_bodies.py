@@ -1,5 +1,5 @@
 """What EAM's input check costs per JSON body: msgspec's decode alone, against
-``eam.web.inputs.decode_untrusted_json`` (the same decode plus the I-JSON duplicate-name check).
+``eam.http.inputs.decode_untrusted_json`` (the same decode plus the I-JSON duplicate-name check).
 
     .venv/bin/python bench/json_bodies.py [--seconds 2]
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from eam.web.inputs import decode_untrusted_json
+from eam.http.inputs import decode_untrusted_json
 
 ACCESS_REQUEST = {
     "organisation_id": "3f0c1c4e-8d7a-4b8e-9d52-0b6a3c1f2e77",

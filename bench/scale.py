@@ -766,7 +766,7 @@ async def measure_decisions(database_url: str, dsn: str, sizing: Sizing, result:
     from eam.authz.enforcer import Authorizer
     from eam.authz.register_access import holds_register_access
     from eam.authz.sync import load_batch
-    from eam.database import create_engine, make_sessionmaker, transaction
+    from eam.core.database import create_engine, make_sessionmaker, transaction
 
     sample = await decision_sample(dsn, sizing.decision_users)
     if not sample:

@@ -28,7 +28,8 @@ from eam.authz.sync import PolicySync, load_batch
 from eam.catalogue.loader import load_catalogue_file
 from eam.catalogue.routes import CatalogueController
 from eam.catalogue.service import Catalogue
-from eam.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
+from eam.core.context import Services
+from eam.core.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
 from eam.housekeeping import ensure_signing_key, run_periodically
@@ -38,16 +39,16 @@ from eam.authz.vocabulary import defined_scopes
 from eam.signing_keys.keyring import KeyRing, install_key_change_hooks
 from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.users.routes import MeController
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
-from eam.web.inputs import check_request
-from eam.web.context import provide_context
-from eam.web.openapi import document_errors
-from eam.web.problems import EXCEPTION_HANDLERS
-from eam.web.rate_limits import rate_limit_middleware
+from eam.http.inputs import check_request
+from eam.http.context import provide_context
+from eam.http.openapi import document_errors
+from eam.http.problems import EXCEPTION_HANDLERS
+from eam.http.rate_limits import rate_limit_middleware
 
 API_DESCRIPTION = (
     "Entity access management for health-data platforms: organisations, access managers, "
@@ -80,6 +81,9 @@ def create_app(
         count_statements(engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.services = Services(
+            settings=settings, sessionmaker=app.state.sessionmaker, clock=clock, catalogue=catalogue, authz=authorizer, keyring=keyring
+        )
         try:
             async with transaction(app.state.sessionmaker, read_only=True) as session:
                 await load_batch(authorizer, session)

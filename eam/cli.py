@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy import inspect
 
-from eam.settings import Settings, SettingsError
+from eam.core.settings import Settings, SettingsError
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 
 def _database_is_new(url: str) -> bool:
-    from eam.database import create_engine
+    from eam.core.database import create_engine
 
     async def check() -> bool:
         engine = create_engine(url)
@@ -57,24 +57,12 @@ def migrate() -> None:
 
 
 def _load_demo(settings: Settings) -> bool:
-    from eam.authz.enforcer import Authorizer
-    from eam.catalogue.loader import load_catalogue_file
-    from eam.catalogue.service import Catalogue
-    from eam.database import create_engine, make_sessionmaker, utc_now
     from eam.demo import load_demo_data
+    from eam.runtime import standalone_services
 
     async def run() -> bool:
-        engine = create_engine(settings.database_url)
-        try:
-            return await load_demo_data(
-                make_sessionmaker(engine),
-                settings,
-                Catalogue(load_catalogue_file(settings.catalogue_file)),
-                Authorizer(settings.casbin_model_file, settings.permissions_file),
-                utc_now,
-            )
-        finally:
-            await engine.dispose()
+        async with standalone_services(settings) as services:
+            return await load_demo_data(services)
 
     return asyncio.run(run())
 
@@ -105,7 +93,7 @@ def _scale_demo(settings: Settings, scale: int, seed: int | None) -> Any:
 
     from eam.catalogue.loader import load_catalogue_file
     from eam.catalogue.service import Catalogue
-    from eam.database import create_engine, make_sessionmaker, utc_now
+    from eam.core.database import create_engine, make_sessionmaker, utc_now
     from eam.seed.run import DEFAULT_SEED, scale_demo_data
 
     async def run() -> Any:
@@ -183,7 +171,7 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
 def dev_token(user: str, name: str | None, email: str | None, national_number: str | None, ttl: int | None) -> None:
     """Print a short-lived development token for USER (development mode only)."""
     from eam.auth.dev_tokens import issue_dev_token
-    from eam.database import utc_now
+    from eam.core.database import utc_now
 
     settings = _settings()
     if settings.is_production or not settings.dev_token_secret:
@@ -212,7 +200,7 @@ def policy_export() -> None:
     from sqlalchemy import select
 
     from eam.authz.export import rules_in_force
-    from eam.database import create_engine, make_sessionmaker, transaction
+    from eam.core.database import create_engine, make_sessionmaker, transaction
     from eam.users.models import User
 
     settings = _settings()
@@ -237,21 +225,16 @@ def policy_export() -> None:
 
 
 def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitable[T]]) -> T:
-    """Run ``operation(session, auditor)`` in one transaction, audited as the CLI operator."""
+    """Run ``operation(session, auditor)`` in one transaction, as the system actor ``cli:<operator>``."""
     import getpass
 
-    from eam.audit.recorder import Auditor
-    from eam.database import create_engine, make_sessionmaker, transaction, utc_now
-    from eam.errors import EAMError
+    from eam.core.context import system_context
+    from eam.core.errors import EAMError
+    from eam.runtime import standalone_services
 
     async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                auditor = Auditor(session=session, actor_id=None, actor=f"cli:{getpass.getuser()}", now=utc_now())
-                return await operation(session, auditor)
-        finally:
-            await engine.dispose()
+        async with standalone_services(settings) as services, system_context(services, f"cli:{getpass.getuser()}") as ctx:
+            return await operation(ctx.session, ctx.audit)
 
     try:
         return asyncio.run(run())

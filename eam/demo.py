@@ -5,28 +5,20 @@ any other change."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.access_managers.service import appoint
 from eam.access_requests.schemas import AccessRequestCreate
 from eam.access_requests.workflow import submit
-from eam.audit.recorder import Auditor
 from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import Identity
-from eam.authz.enforcer import Authorizer
-from eam.authz.sync import catch_up
-from eam.authz.vocabulary import user_subject
 from eam.catalogue.schemas import Profile
-from eam.catalogue.service import Catalogue
-from eam.database import Clock, transaction
+from eam.core.context import Services, context_for, system_context
+from eam.core.database import transaction
 from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationCreate
 from eam.organisations.service import create_organisation
-from eam.settings import Settings
 from eam.users.models import User
 from eam.users.service import user_for_identity
-from eam.signing_keys.keyring import KeyRing
-from eam.web.context import Context
 
 DEMO_USERS = {
     "admin": ("Platform Admin", "admin@healthdata.example"),
@@ -38,33 +30,28 @@ DEMO_USERS = {
 }
 
 
-async def load_demo_data(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, catalogue: Catalogue, authorizer: Authorizer, clock: Clock
-) -> bool:
-    """Load the demo set into an empty database; return False (and do nothing) otherwise."""
-    async with transaction(sessionmaker) as session:
+async def load_demo_data(services: Services) -> bool:
+    """Load the demo set into an empty database; return False (and do nothing) otherwise.
+
+    Organisations and access managers are set up by the system actor ``demo-data``; the
+    pending request is submitted by the employee it belongs to.
+    """
+    async with transaction(services.sessionmaker, read_only=True) as session:
         if await session.scalar(select(func.count()).select_from(Organisation)):
             return False
-        now = clock()
+    async with system_context(services, "demo-data") as system:
+        session, now = system.session, system.now
         users: dict[str, User] = {}
         for subject, (name, email) in DEMO_USERS.items():
             identity = Identity(issuer=DEV_ISSUER, subject=subject, display_name=name, email=email)
-            users[subject] = await user_for_identity(session, identity, settings.national_number_key, now)
-        await catch_up(authorizer, session)
-        authorizer.add_config_admin(user_subject(users["admin"].id))
-
-        def as_user(subject: str) -> Context:
-            user = users[subject]
-            auditor = Auditor(session=session, actor_id=user.id, actor=f"{user.display_name} <{subject}> (demo data)", now=now)
-            return Context(session=session, user=user, settings=settings, catalogue=catalogue, authz=authorizer, audit=auditor, now=now, keyring=KeyRing(settings))
-
-        admin = as_user("admin")
-        brugge = await create_organisation(admin, OrganisationCreate(name="AZ Sint-Jan Brugge", nihdi="71000436", kbo="0403.254.239"))
-        leuven = await create_organisation(admin, OrganisationCreate(name="UZ Leuven", nihdi="71000931", kbo="0827.265.092"))
-        await appoint(admin, brugge.id, users["alice"].id)
-        await appoint(admin, leuven.id, users["bob"].id)
+            users[subject] = await user_for_identity(session, identity, services.settings.national_number_key, now)
+        brugge = await create_organisation(system, OrganisationCreate(name="AZ Sint-Jan Brugge", nihdi="71000436", kbo="0403.254.239"))
+        leuven = await create_organisation(system, OrganisationCreate(name="UZ Leuven", nihdi="71000931", kbo="0827.265.092"))
+        await appoint(system, brugge.id, users["alice"].id)
+        await appoint(system, leuven.id, users["bob"].id)
+        dave = context_for(services, session, users["dave"], now, actor=f"{users['dave'].display_name} <dave> (demo data)")
         await submit(
-            as_user("dave"),
+            dave,
             AccessRequestCreate(
                 organisation_id=brugge.id,
                 application="healthstat",

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.access_requests.workflow import expire_due as expire_requests
 from eam.assignments.service import expire_due as expire_assignments
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.auth.sessions import forget_expired_sign_ins
 from eam.authz.policy_store import prune_change_log
-from eam.database import Clock, transaction
-from eam.errors import Conflict
+from eam.core.database import Clock, transaction
+from eam.core.errors import Conflict
 from eam.grant_tokens.introspection import forget_expired_revocations
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.keyring import retire_due, rotate_if_due
 
 logger = logging.getLogger("eam.housekeeping")

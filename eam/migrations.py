@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from eam.settings import PROJECT_ROOT
+from eam.core.settings import PROJECT_ROOT
 
 
 def migrations_dir() -> Path:

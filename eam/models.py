@@ -7,7 +7,7 @@ from eam.audit.models import AuditEvent
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
 from eam.catalogue.models import Register
-from eam.database import Base
+from eam.core.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.organisations.models import Organisation
 from eam.service_clients.models import ServiceClient

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import eam.models  # noqa: F401  (registers every table on the metadata)
-from eam.database import Base
+from eam.core.database import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from eam.app import create_app
 from eam.auth.dev_tokens import issue_dev_token
 from eam.migrations import upgrade
-from eam.settings import DEV_TOKEN_SECRET, Settings
+from eam.core.settings import DEV_TOKEN_SECRET, Settings
 
 POSTGRES_URL = os.environ.get("EAM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TABLES = (
@@ -317,7 +317,7 @@ async def casbin_rows(app: Litestar, ptype: str | None = None) -> list[tuple[str
 async def holds_now(app: Litestar, user_id: str, org_id: str, profile_pattern: str, now: dt.datetime, register: str = "HDBP0147") -> bool:
     """A register-access decision (Casbin ``m2``) through the app's own authorizer."""
     from eam.authz.register_access import holds_register_access
-    from eam.database import transaction
+    from eam.core.database import transaction
 
     async with transaction(app.state.sessionmaker, read_only=True) as session:
         return await holds_register_access(

@@ -24,7 +24,7 @@ from eam.auth.dev_tokens import (
     issue_dev_token,
 )
 from eam.auth.identity import national_number_hash
-from eam.settings import (
+from eam.core.settings import (
     DEV_NATIONAL_NUMBER_KEY,
     DEV_TOKEN_SECRET,
     Settings,

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from litestar import Litestar
 from sqlalchemy import func, select, text
 
-from eam.settings import Settings
+from eam.core.settings import Settings
 from tests.conftest import TABLES, Api, LiveServer, assert_problem, auth
 
 OPENAPI = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "openapi.json").read_text(encoding="utf-8"))

@@ -16,7 +16,7 @@ import pytest
 from casbin.model import Model
 
 from eam.authz.enforcer import read_permissions
-from eam.settings import PROJECT_ROOT
+from eam.core.settings import PROJECT_ROOT
 from tests.conftest import Api
 from tests.node import npm_ci
 

@@ -10,7 +10,7 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.catalogue.loader import CatalogueError, load_catalogue_file
-from eam.settings import PROJECT_ROOT, Settings
+from eam.core.settings import PROJECT_ROOT, Settings
 from tests.conftest import Api, assert_problem, casbin_rows
 
 SHIPPED = PROJECT_ROOT / "policies" / "catalogue.toml"

@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eam.database import create_engine, make_sessionmaker, transaction
-from eam.settings import PROJECT_ROOT
+from eam.core.database import create_engine, make_sessionmaker, transaction
+from eam.core.settings import PROJECT_ROOT
 from eam.signing_keys.keyring import KeyRing
 from eam.verifier import AccessDenied, JWKSCache, TokenRefused, Verifier
 from tests.node import npm_ci

@@ -42,7 +42,7 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
 def test_app_does_not_create_schema(tmp_path: Path) -> None:
     """Without migrations the service is not ready: it never creates tables itself."""
     from eam.app import create_app
-    from eam.settings import Settings
+    from eam.core.settings import Settings
 
     app = create_app(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", expiry_sweep_seconds=0))
 

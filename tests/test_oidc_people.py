@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 
 from eam.app import create_app
 from eam.auth.identity import national_number_hash
-from eam.auth.providers import OidcProviderConfig
-from eam.database import utc_now
-from eam.settings import DEV_TOKEN_SECRET, Settings
+from eam.core.providers import OidcProviderConfig
+from eam.core.database import utc_now
+from eam.core.settings import DEV_TOKEN_SECRET, Settings
 from eam.users.models import User
 from tests.conftest import Api, assert_problem, auth, free_port, serve_in_process
 from tests.oidc import (

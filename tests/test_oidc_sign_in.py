@@ -13,9 +13,9 @@ import pytest
 from litestar import Litestar
 
 from eam.app import create_app
-from eam.auth.providers import OidcProviderConfig
-from eam.database import utc_now
-from eam.settings import Settings
+from eam.core.providers import OidcProviderConfig
+from eam.core.database import utc_now
+from eam.core.settings import Settings
 from tests.conftest import serve_in_process
 from tests.oidc import (
     DEFAULT_REDIRECT_URI,
@@ -202,7 +202,7 @@ async def test_bearer_tokens_the_relying_party_must_refuse(browser: httpx.AsyncC
 
 async def test_rp_nonce_invalid_a_wrong_or_missing_nonce_is_refused(provider: OidcProvider) -> None:
     from eam.auth.oidc import OidcProvider as Rp
-    from eam.errors import Unauthenticated
+    from eam.core.errors import Unauthenticated
 
     rp = Rp(provider_config(provider))
     for claims in (claims_for(provider, nonce="another"), claims_for(provider)):

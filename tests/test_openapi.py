@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from eam.app import create_app
-from eam.settings import PROJECT_ROOT, Settings
+from eam.core.settings import PROJECT_ROOT, Settings
 
 
 def test_committed_openapi_matches_the_served_schema() -> None:

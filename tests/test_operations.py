@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from eam.app import create_app
 from eam.observability.logs import redact
-from eam.settings import PROJECT_ROOT, Settings, SettingsError
+from eam.core.settings import PROJECT_ROOT, Settings, SettingsError
 from tests.conftest import Api, Clock, assert_problem, free_port, serve_in_process, token, wait_until_serving
 
 NATIONAL_NUMBER = "85073003328"
@@ -148,7 +148,7 @@ async def test_one_access_record_per_request_with_path_route_status_and_request_
 LOGGING_SCRIPT = """
 import logging, logging.config, sys
 from eam.observability.logs import log_config
-from eam.settings import Settings
+from eam.core.settings import Settings
 logging.config.dictConfig(log_config(Settings(log_format=sys.argv[1], log_level="INFO")))
 secret = sys.argv[2]
 log = logging.getLogger("eam.test")

@@ -18,7 +18,7 @@ from eam.app import create_app
 from eam.authz import sync
 from eam.authz.enforcer import Authorizer
 from eam.authz.policy_store import PolicyStore, prune_change_log
-from eam.database import transaction
+from eam.core.database import transaction
 from tests.conftest import Api, Clock, holds_now, serve_in_process
 
 #: A statement reading ``casbin_rule`` itself (the sync's reads of ``casbin_rule_changes`` aside).
@@ -278,8 +278,8 @@ def _until(check: Callable[[], bool], what: str) -> None:
 async def test_changes_committed_out_of_order_are_all_applied(postgres_database: str) -> None:
     """PostgreSQL hands out log numbers without a lock: a writer holding number n can commit
     after the writer holding n + 1. A worker that read n + 1 first still applies n later."""
-    from eam.database import create_engine, make_sessionmaker
-    from eam.settings import Settings
+    from eam.core.database import create_engine, make_sessionmaker
+    from eam.core.settings import Settings
     from tests.conftest import reset_postgres
 
     await reset_postgres(postgres_database)
@@ -311,7 +311,7 @@ async def test_changes_committed_out_of_order_are_all_applied(postgres_database:
 
 
 def test_a_role_change_drops_only_that_subjects_cached_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    from eam.settings import Settings
+    from eam.core.settings import Settings
 
     settings = Settings()
     authz = Authorizer(settings.casbin_model_file, settings.permissions_file)

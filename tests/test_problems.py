@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from eam.access_requests.models import AccessRequest
 from eam.audit.models import AuditEvent
-from eam.settings import Settings
+from eam.core.settings import Settings
 from tests.conftest import Api, auth
 
 

@@ -19,7 +19,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import select
 
-from eam.database import transaction
+from eam.core.database import transaction
 from eam.service_clients.models import ServiceClient
 from tests.conftest import Api, Clock, assert_problem, error_fields
 
@@ -317,7 +317,7 @@ def test_cli_creates_a_client_and_rotates_its_secret(cli_env: dict[str, str]) ->
         "service_client.secret_rotated",
         "service_client.disabled",
     ]
-    assert all(actor.startswith("cli:") for _, actor in events)
+    assert all(actor.startswith("system:cli:") for _, actor in events)
     everything = json.dumps(database_rows(cli_env, "SELECT * FROM audit_events"), default=str)
     assert first not in everything and second not in everything
 

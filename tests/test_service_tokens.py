@@ -29,7 +29,7 @@ from eam.app import create_app
 from eam.authz.enforcer import read_permissions
 from eam.migrations import upgrade
 from eam.authz.vocabulary import defined_scopes
-from eam.settings import PROJECT_ROOT, Settings
+from eam.core.settings import PROJECT_ROOT, Settings
 from eam.verifier import TokenRefused, Verifier
 from tests.conftest import POSTGRES_URL, Api, Clock, assert_problem, casbin_rows, error_fields, serve_in_process, token
 from tests.test_oauth import assert_oauth_error, basic, carol_token, exchange, exchange_form, introspect

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from eam.settings import DEV_KEY_ENCRYPTION_KEY, Settings, SettingsError
+from eam.core.settings import DEV_KEY_ENCRYPTION_KEY, Settings, SettingsError
 from eam.signing_keys.keyring import KeyRing, new_signing_key, published_jwk
 
 KEK_1 = Fernet.generate_key().decode()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.auth.sessions import SESSION_COOKIE, token_hash
-from eam.database import transaction
+from eam.core.database import transaction
 from eam.housekeeping import forget_sign_ins
 from tests.conftest import Api, Clock, assert_problem
 

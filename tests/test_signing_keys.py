@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from litestar import Litestar
 
 from eam.app import create_app
-from eam.database import transaction
+from eam.core.database import transaction
 from eam.housekeeping import maintain_keys
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.models import SigningKey
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
 

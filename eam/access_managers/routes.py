@@ -6,8 +6,9 @@ from litestar import Controller, delete, get, post
 
 from eam.access_managers import service
 from eam.access_managers.schemas import AccessManagerIn, AccessManagerOut
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page
+from eam.core.context import Context
+from eam.core.paging import Page
+from eam.http.paging import Cursor, Limit
 
 
 class AccessManagerController(Controller):

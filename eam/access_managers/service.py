@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 
 from eam.access_managers.models import AccessManager
 from eam.access_managers.schemas import AccessManagerOut
+from eam.authz.policy_store import PolicyStore
 from eam.authz.vocabulary import org_domain
-from eam.errors import AlreadyExists, LastAccessManager, NotFound, ValidationFailed, FieldError
+from eam.core.errors import AlreadyExists, LastAccessManager, NotFound, ValidationFailed, FieldError
 from eam.organisations.models import ACTIVE
 from eam.organisations.service import get_organisation
 from eam.users.models import User
-from eam.web.context import Context
-from eam.web.pagination import fetch_page
+from eam.core.context import Context
+from eam.core.paging import fetch_page
 
 
 def access_manager_out(row: AccessManager, user: User) -> AccessManagerOut:
@@ -65,7 +66,7 @@ async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) 
     row = AccessManager(organisation_id=organisation_id, user_id=user_id, appointed_at=ctx.now, appointed_by=ctx.user.id)
     ctx.session.add(row)
     await ctx.session.flush()
-    await ctx.policies.appoint_access_manager(user_id, organisation_id)
+    await PolicyStore(ctx.session).appoint_access_manager(user_id, organisation_id)
     ctx.audit.record(
         "access_manager.appointed",
         target_type="user",
@@ -91,7 +92,7 @@ async def remove(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -
         )
     await ctx.session.delete(row)
     await ctx.session.flush()
-    await ctx.policies.remove_access_manager(user_id, organisation_id)
+    await PolicyStore(ctx.session).remove_access_manager(user_id, organisation_id)
     ctx.audit.record(
         "access_manager.removed",
         target_type="user",

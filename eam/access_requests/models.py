@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime, new_id
+from eam.core.database import Base, UTCDateTime, new_id
 
 PENDING = "pending"
 APPROVED = "approved"

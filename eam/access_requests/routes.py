@@ -9,8 +9,9 @@ from litestar.params import Parameter
 from eam.access_requests import workflow
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn, RequestStatus
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.context import Context
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 
 class AccessRequestController(Controller):

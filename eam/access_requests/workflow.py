@@ -17,16 +17,16 @@ from sqlalchemy.orm import aliased
 from eam.access_requests.models import APPROVED, EXPIRED, PENDING, REJECTED, WITHDRAWN, AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
 from eam.assignments.service import check_end_date, grant, live_assignment
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.authz.vocabulary import org_domain
-from eam.database import new_id
+from eam.core.database import new_id
 from eam.catalogue.schemas import profile_of
-from eam.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
+from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import UserRef, user_ref
-from eam.web.context import Context
+from eam.core.context import Context
 
 Requester = aliased(User)
 Decider = aliased(User)

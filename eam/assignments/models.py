@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, Uuid, and_, or_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime, new_id
+from eam.core.database import Base, UTCDateTime, new_id
 
 ACTIVE = "active"
 REVOKED = "revoked"

@@ -9,8 +9,9 @@ from litestar.params import Parameter
 from eam.assignments import service
 from eam.assignments.models import Assignment
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, RevokeIn
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.context import Context
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 
 class AssignmentController(Controller):

@@ -19,17 +19,17 @@ from sqlalchemy.orm import aliased
 from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live, new_id
 
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.authz.policy_store import PolicyStore
 from eam.authz.vocabulary import org_domain, profile_action
 from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import profile_of
-from eam.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
+from eam.core.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import organisation_ref, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import user_ref
-from eam.web.context import Context
+from eam.core.context import Context
 
 Holder = aliased(User)
 
@@ -151,7 +151,7 @@ async def grant(
         updated_at=ctx.now,
     )
     ctx.session.add(assignment)
-    await hold_register_access(ctx.policies, assignment, first=True)
+    await hold_register_access(PolicyStore(ctx.session), assignment, first=True)
     ctx.audit.record(
         "assignment.created",
         target_type="assignment",
@@ -243,8 +243,8 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
         return assignment, user, org
     assignment.updated_at = ctx.now
     await ctx.session.flush()
-    await drop_register_access(ctx.policies, assignment)
-    await hold_register_access(ctx.policies, assignment)
+    await drop_register_access(PolicyStore(ctx.session), assignment)
+    await hold_register_access(PolicyStore(ctx.session), assignment)
     after = assignment.snapshot()
     if data.comment:
         after["comment"] = data.comment
@@ -266,7 +266,7 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tupl
     if result.rowcount != 1:
         raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
     await ctx.session.refresh(assignment)
-    await drop_register_access(ctx.policies, assignment)
+    await drop_register_access(PolicyStore(ctx.session), assignment)
     ctx.audit.record(
         "assignment.revoked",
         target_type="assignment",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 
 class AuditEvent(Base):

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from eam.audit.models import AuditEvent
 from eam.audit.schemas import AuditEventOut
 from eam.authz.vocabulary import org_domain
-from eam.errors import Forbidden
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.errors import Forbidden
+from eam.core.context import Context
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 
 class AuditController(Controller):

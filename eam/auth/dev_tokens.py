@@ -13,8 +13,8 @@ import uuid
 import jwt
 
 from eam.auth.identity import Identity
-from eam.errors import Unauthenticated
-from eam.settings import DEV_TOKEN_ISSUER
+from eam.core.errors import Unauthenticated
+from eam.core.settings import DEV_TOKEN_ISSUER
 
 DEV_ISSUER = DEV_TOKEN_ISSUER
 DEV_AUDIENCE = "urn:eam:api"

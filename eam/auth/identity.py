@@ -24,7 +24,7 @@ class TokenSource(Protocol):
         """Whether this source is responsible for tokens from ``unverified_issuer``."""
 
     async def authenticate(self, token: str) -> Identity:
-        """Verify ``token`` and return the identity; raise ``eam.errors.Unauthenticated`` otherwise."""
+        """Verify ``token`` and return the identity; raise ``eam.core.errors.Unauthenticated`` otherwise."""
 
 
 def national_number_hash(key: str, national_number: str) -> str:

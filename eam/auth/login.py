@@ -22,13 +22,13 @@ from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthEr
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.auth.oidc import OidcProvider
 from eam.auth.sessions import token_hash
-from eam.database import transaction
-from eam.errors import FieldError, Unauthenticated, ValidationFailed
-from eam.settings import Settings
+from eam.core.database import transaction
+from eam.core.errors import FieldError, Unauthenticated, ValidationFailed
+from eam.core.settings import Settings
 from eam.users.service import user_for_identity
 
 ATTEMPT_TTL = dt.timedelta(minutes=10)

@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 
 class LoginAttempt(Base):

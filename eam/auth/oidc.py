@@ -24,8 +24,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from eam.auth.identity import Identity
-from eam.auth.providers import OidcProviderConfig
-from eam.errors import Unauthenticated
+from eam.core.providers import OidcProviderConfig
+from eam.core.errors import Unauthenticated
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 

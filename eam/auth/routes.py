@@ -10,7 +10,7 @@ from litestar.response import Redirect
 
 from eam.auth import login
 from eam.auth.sessions import SESSION_COOKIE
-from eam.web.context import request_id_of
+from eam.http.context import request_id_of
 
 
 def _session_cookie(state: State, value: str, max_age: int) -> Cookie:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.models import BrowserSession, LoginAttempt
-from eam.errors import Unauthenticated
+from eam.core.errors import Unauthenticated
 from eam.users.models import User
 
 SESSION_COOKIE = "eam_session"

@@ -44,8 +44,9 @@ class LogPosition:
         self.newest = newest
         self.generation = generation
         self.notified: set[int] = set()
-        #: This worker's own committed entries, applied at once (so their ``NOTIFY`` needs no read).
-        self.applied_own: set[int] = set()
+        #: Entries this worker is committing: it applies them itself after the commit, so their
+        #: ``NOTIFY`` needs no read.
+        self.own: set[int] = set()
         now = time.monotonic()
         seen = set(present)
         self.holes: dict[int, float] = {
@@ -73,12 +74,12 @@ class LogPosition:
                 if seq not in present:
                     self.holes[seq] = now
             self.newest = read[-1]
-        self.applied_own = {seq for seq in self.applied_own if seq > self.newest}
+        self.own = {seq for seq in self.own if seq > self.newest}
 
     def needs_read(self, announced: int) -> bool:
         """Whether an announced entry must be read: not when this worker wrote and applied it."""
-        if announced in self.applied_own:
-            self.applied_own.discard(announced)
+        if announced in self.own:
+            self.own.discard(announced)
             return False
         self.notified.add(announced)
         return True

@@ -23,7 +23,8 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import casbin
 from casbin import persist
@@ -44,7 +45,11 @@ from eam.authz.vocabulary import (
     is_grouping,
     policy_time,
     scope_role,
+    user_subject,
 )
+
+if TYPE_CHECKING:
+    from eam.authz.guard import CallerGuard
 
 # pycasbin logs the whole model at INFO on every build; builds are routine here.
 logging.getLogger("casbin").setLevel(logging.WARNING)
@@ -190,6 +195,16 @@ class Authorizer:
             self._forget_decisions()  # a permission row or a role's own roles: anyone's decisions may change
         else:
             self._forget_decisions(subject)
+
+    def guard(self, user_id: uuid.UUID, client_id: str | None = None, scopes: Iterable[str] = ()) -> CallerGuard:
+        """The authorization of one caller: a person, or a service client with its token's scopes."""
+        from eam.authz.guard import CallerGuard  # noqa: PLC0415 - guard builds on this module
+
+        return CallerGuard(self, user_id, client_id, scopes)
+
+    def add_system_actor(self, user_id: uuid.UUID) -> None:
+        """EAM's own actors (jobs, imports, the CLI) act as platform admins."""
+        self.add_config_admin(user_subject(user_id))
 
     def add_config_admin(self, subject: str) -> None:
         """Platform admins named in ``EAM_PLATFORM_ADMINS`` hold the role without a stored row."""

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base
+from eam.core.database import Base
 
 #: The value columns of the Casbin adapter table, in order.
 RULE_COLUMNS = ("v0", "v1", "v2", "v3", "v4", "v5")

@@ -31,7 +31,7 @@ from eam.authz.enforcer import Authorizer
 from eam.authz.models import RULE_COLUMNS, CasbinRule, PolicyChange, PolicyVersion, rule_columns, rule_values
 from eam.authz.policy_store import CHANNEL, LOG_KEPT, WRITTEN
 from eam.authz.vocabulary import REGISTER_ACCESS, Rule
-from eam.database import transaction
+from eam.core.database import transaction
 
 log = logging.getLogger("eam.authz")
 
@@ -100,6 +100,13 @@ async def _apply(authz: Authorizer, session: AsyncSession, changes: list[Change]
         authz.reset_subject(subject, held)
 
 
+def expect_written(authz: Authorizer, session: AsyncSession) -> None:
+    """Just before ``session`` commits: its log entries are this worker's own (see :func:`apply_written`)."""
+    written: list[Change] = session.info.get(WRITTEN, [])
+    if written and authz.position is not None:
+        authz.position.own.update(change.seq for change in written)
+
+
 async def apply_written(authz: Authorizer, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """After ``session`` committed: drop the cached rows it changed; read changed roles again.
 
@@ -107,8 +114,6 @@ async def apply_written(authz: Authorizer, session: AsyncSession, sessionmaker: 
     applies it a moment later, and the request still succeeds.
     """
     written: list[Change] = session.info.pop(WRITTEN, [])
-    if written and authz.position is not None:
-        authz.position.applied_own.update(change.seq for change in written)
     if written and authz.invalidate(written):
         try:
             async with transaction(sessionmaker, read_only=True) as fresh:

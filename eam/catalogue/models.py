@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import JSON, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 
 class Register(Base):

@@ -7,9 +7,10 @@ from litestar.params import Parameter
 
 from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.catalogue.schemas import ApplicationOut, RegisterIn, RegisterOut
-from eam.errors import NotFound
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, page_of_sorted
+from eam.core.errors import NotFound
+from eam.core.context import Context
+from eam.core.paging import Page, page_of_sorted
+from eam.http.paging import Cursor, Limit
 
 
 class CatalogueController(Controller):

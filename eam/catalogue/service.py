@@ -8,11 +8,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec, RegisterSpec
 from eam.catalogue.models import Register
 from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut
-from eam.errors import AlreadyExists, FieldError, ValidationFailed
+from eam.core.errors import AlreadyExists, FieldError, ValidationFailed
 
 
 class Catalogue:

@@ -23,14 +23,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.assignments.models import Assignment, is_active
-from eam.database import upsert_ignore
-from eam.errors import OAuthUnauthorizedClient
+from eam.core.database import upsert_ignore
+from eam.core.errors import OAuthUnauthorizedClient
 from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP, register_access
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.grant_tokens.schemas import IntrospectionOut, RegisterAccess
 from eam.organisations.models import ACTIVE as ORG_ACTIVE
 from eam.organisations.models import Organisation
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
 from eam.signing_keys.models import SigningKey
 

@@ -22,12 +22,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.assignments.models import Assignment, is_active
-from eam.errors import FieldError, NoActiveAssignment, ValidationFailed
+from eam.core.errors import FieldError, NoActiveAssignment, ValidationFailed
 from eam.grant_tokens.schemas import GrantTokenOut, OrganisationClaim, RegisterAccess
 from eam.organisations.models import ACTIVE as ORG_ACTIVE
 from eam.organisations.models import Organisation
 from eam.organisations.numbers import normalise_nihdi
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
 
 #: RFC 9068 section 2.1: the ``typ`` header of a JWT access token.

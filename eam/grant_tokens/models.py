@@ -5,7 +5,7 @@ import datetime as dt
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 
 class RevokedGrantToken(Base):

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from litestar import Controller, Response, post
 
-from eam.errors import Forbidden
+from eam.core.errors import Forbidden
 from eam.grant_tokens.issuance import Selector, issue_grant_token
 from eam.grant_tokens.schemas import GrantTokenOut, GrantTokenRequest
 from eam.observability.metrics import GRANT_TOKENS_ISSUED
-from eam.web.context import Context
+from eam.core.context import Context
 
 #: ``client_id`` of tokens a user asks for directly at EAM's own API (RFC 9068 section 2.2).
 DIRECT_CLIENT_ID = "urn:eam:api"

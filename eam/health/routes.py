@@ -8,7 +8,7 @@ from litestar.datastructures import State
 from sqlalchemy import text
 
 from eam.authz.sync import catch_up
-from eam.database import transaction
+from eam.core.database import transaction
 
 
 class Health(msgspec.Struct, frozen=True):

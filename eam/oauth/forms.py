@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request
 
-from eam.errors import OAuthInvalidRequest
+from eam.core.errors import OAuthInvalidRequest
 
 #: RFC 8707 section 2: ``resource`` may be given several times; nothing else may.
 REPEATABLE = frozenset({"resource"})

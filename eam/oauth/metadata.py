@@ -11,7 +11,7 @@ from eam.catalogue.service import Catalogue
 from eam.grant_tokens.schemas import REGISTER_ACCESS
 from eam.oauth.token_exchange import GRANT_TYPE, SUBJECT_TOKEN_TYPES
 from eam.service_clients.tokens import GRANT_TYPE as CLIENT_CREDENTIALS
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.keyring import published_keys
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]

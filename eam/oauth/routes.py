@@ -10,10 +10,10 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.authz.enforcer import Authorizer
 from eam.authz.vocabulary import PLATFORM_DOMAIN, defined_scopes
-from eam.errors import (
+from eam.core.errors import (
     NoActiveAssignment,
     OAuthInsufficientScope,
     OAuthInvalidClient,
@@ -37,7 +37,7 @@ from eam.service_clients.service import authenticate_client, credentials_from
 from eam.service_clients.tokens import GRANT_TYPE as CLIENT_CREDENTIALS
 from eam.service_clients.tokens import ServiceTokenOut, issue_service_token, looks_like_service_token, service_caller
 from eam.users.service import user_for_identity
-from eam.web.context import authenticate, bearer_token, provide_session, request_id_of, unverified_claims
+from eam.http.context import authenticate, bearer_token, provide_session, request_id_of, unverified_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 INTROSPECT = (PLATFORM_DOMAIN, "grant_token", "introspect")

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 
 from eam.catalogue.service import Catalogue
-from eam.errors import (
+from eam.core.errors import (
     OAuthInvalidAuthorizationDetails,
     OAuthInvalidRequest,
     OAuthInvalidTarget,
@@ -20,7 +20,7 @@ from eam.errors import (
 from eam.grant_tokens.issuance import Selector
 from eam.grant_tokens.schemas import REGISTER_ACCESS, RegisterAccess
 from eam.oauth.forms import OAuthForm
-from eam.web.inputs import decode_untrusted_json
+from eam.core.untrusted_json import decode_untrusted_json
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

@@ -22,7 +22,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from eam.observability.metrics import STATEMENTS_IN_REQUEST
-from eam.settings import Settings
+from eam.core.settings import Settings
 
 ACCESS_LOGGER = "eam.access"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -9,8 +9,9 @@ from litestar.params import Parameter
 from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.organisations import service
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.context import Context
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 
 class OrganisationController(Controller):

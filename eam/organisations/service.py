@@ -7,11 +7,11 @@ import uuid
 from sqlalchemy import Select, or_, select
 
 from eam.authz.vocabulary import PLATFORM_DOMAIN, org_domain
-from eam.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
+from eam.core.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
 from eam.organisations.models import ACTIVE, DISABLED, Organisation
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch, OrganisationRef
-from eam.web.context import Context
+from eam.core.context import Context
 
 
 def organisation_out(org: Organisation) -> OrganisationOut:

@@ -31,13 +31,13 @@ from eam.auth.dev_tokens import DEV_ISSUER
 from eam.authz.policy_store import PolicyStore
 from eam.catalogue.models import Register
 from eam.catalogue.service import Catalogue
-from eam.database import Clock, transaction
+from eam.core.database import Clock, transaction
 from eam.organisations.models import Organisation
 from eam.seed.generate import COLUMNS, Admin, Generator
 from eam.seed.history import History
 from eam.seed.shape import Sizes
 from eam.seed.sink import Sink
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.users.models import User
 
 DEFAULT_SEED = 11

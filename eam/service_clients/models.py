@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import JSON, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 ACTIVE = "active"
 DISABLED = "disabled"

@@ -17,8 +17,9 @@ from eam.service_clients.schemas import (
 )
 from eam.authz.vocabulary import defined_scopes
 from eam.service_clients.scopes import held_scopes
-from eam.web.context import Context
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.context import Context
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 ClientIdPath = Annotated[str, Parameter(max_length=64)]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.policy_store import PolicyStore
-from eam.errors import FieldError, ValidationFailed
+from eam.core.errors import FieldError, ValidationFailed
 
 
 def check_scopes(scopes: Iterable[str], defined: list[str], field: str) -> list[str]:

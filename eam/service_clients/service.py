@@ -17,9 +17,9 @@ from urllib.parse import unquote_plus
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.audit.recorder import Auditor
+from eam.core.audit import Auditor
 from eam.catalogue.service import Catalogue
-from eam.errors import (
+from eam.core.errors import (
     AlreadyExists,
     Conflict,
     NotFound,

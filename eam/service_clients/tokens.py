@@ -23,12 +23,12 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.identity import Identity
-from eam.errors import OAuthInvalidScope, Unauthenticated
+from eam.core.errors import OAuthInvalidScope, Unauthenticated
 from eam.grant_tokens.introspection import verified_claims
 from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP
 from eam.service_clients.models import ACTIVE, ServiceClient
 from eam.service_clients.scopes import held_scopes
-from eam.settings import Settings
+from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
 from eam.users.models import User
 from eam.users.service import user_for_identity

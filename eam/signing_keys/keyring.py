@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from eam.audit.recorder import Auditor
-from eam.errors import Conflict, ServiceUnavailable
-from eam.settings import Settings
+from eam.core.audit import Auditor
+from eam.core.errors import Conflict, ServiceUnavailable
+from eam.core.settings import Settings
 from eam.signing_keys.models import CURRENT, PREVIOUS, RETIRED, SigningKey
 
 #: Algorithms EAM signs grant tokens with (RFC 9068 section 2.1 requires RS256 support).

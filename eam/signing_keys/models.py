@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from eam.database import Base, UTCDateTime
+from eam.core.database import Base, UTCDateTime
 
 CURRENT = "current"
 PREVIOUS = "previous"

@@ -10,8 +10,10 @@ from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.signing_keys.keyring import published_jwk, published_keys, rotate
 from eam.signing_keys.models import SigningKey
 from eam.signing_keys.schemas import JWKSet, SigningKeyOut
-from eam.web.context import Context, provide_session
-from eam.web.pagination import Cursor, Limit, Page, fetch_page
+from eam.core.context import Context
+from eam.http.context import provide_session
+from eam.core.paging import Page, fetch_page
+from eam.http.paging import Cursor, Limit
 
 #: Verifiers refetch on an unknown ``kid``, so a new key is picked up at once; the cache
 #: lifetime only delays forgetting a retired key, whose tokens have all expired by then.

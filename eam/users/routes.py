@@ -18,7 +18,7 @@ from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationRef
 from eam.organisations.service import organisation_ref
 from eam.users.schemas import MePatch
-from eam.web.context import Context
+from eam.core.context import Context
 
 
 class Me(msgspec.Struct, frozen=True):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.identity import Identity, national_number_hash
-from eam.database import new_id, upsert_ignore
+from eam.core.database import new_id, upsert_ignore
 from eam.users.models import User
 from eam.users.schemas import Email
 

@@ -1,4 +1,5 @@
-"""Per-request dependencies: the transaction, the authenticated caller, and their context.
+"""Per-request dependencies: the transaction, the authenticated caller, and their context
+(:class:`eam.core.context.Context`, the same as for jobs, imports and the CLI).
 
 The transaction is owned here, not by domain code: it commits after the handler and the
 response serialisation succeed, before the response is sent, and rolls back on any error.
@@ -6,11 +7,9 @@ response serialisation succeed, before the response is sent, and rolls back on a
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -19,66 +18,21 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.audit.recorder import Auditor
 from eam.auth.identity import Identity, TokenSource
-from eam.authz.enforcer import Authorizer
-from eam.authz.policy_store import PolicyStore
-from eam.authz.sync import apply_written, catch_up
-from eam.authz.vocabulary import PLATFORM_DOMAIN, client_subject, organisation_of, user_subject
-from eam.catalogue.service import Catalogue
-from eam.database import Clock, transaction
 from eam.auth.sessions import CSRF_HEADER, SESSION_COOKIE, session_user
-from eam.errors import Forbidden, Unauthenticated
+from eam.authz.enforcer import Authorizer
+from eam.authz.sync import apply_written, catch_up, expect_written
+from eam.authz.vocabulary import user_subject
+from eam.core.context import Context, context_for
+from eam.core.database import Clock, transaction
+from eam.core.errors import Forbidden, Unauthenticated
+from eam.core.settings import Settings
 from eam.service_clients.tokens import SERVICE_AUDIENCE, looks_like_service_token, service_account, service_caller
-from eam.settings import Settings
-from eam.signing_keys.keyring import KeyRing
-from eam.users.models import User
 from eam.users.service import user_for_identity
 
+__all__ = ["provide_context", "provide_session"]
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-@dataclass
-class Context:
-    """Everything a domain operation needs about the request it runs in."""
-
-    session: AsyncSession
-    user: User
-    settings: Settings
-    catalogue: Catalogue
-    authz: Authorizer
-    audit: Auditor
-    now: dt.datetime
-    keyring: KeyRing
-    #: Set when a service client calls with a service token: its id and the token's scopes.
-    client_id: str | None = None
-    scopes: frozenset[str] = frozenset()
-
-    @property
-    def subject(self) -> str:
-        return client_subject(self.client_id) if self.client_id else user_subject(self.user.id)
-
-    @property
-    def policies(self) -> PolicyStore:
-        return PolicyStore(self.session)
-
-    def require(self, domain: str, obj: str, action: str) -> None:
-        if not self.allows(domain, obj, action):
-            what = obj.split(":")[0].replace("_", " ")
-            held = f" with the scopes {' '.join(sorted(self.scopes))}" if self.client_id else ""
-            raise Forbidden(f"not allowed to {action} {what} here{held}")
-
-    def allows(self, domain: str, obj: str, action: str) -> bool:
-        if self.client_id is not None:
-            return self.authz.client_allows(self.client_id, self.scopes, domain, obj, action)
-        return self.authz.allows(self.subject, domain, obj, action)
-
-    def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
-        """Organisations whose ``obj`` the caller may read; None means everywhere (platform admins)."""
-        if self.allows(PLATFORM_DOMAIN, obj, "read"):
-            return None
-        domains = self.authz.domains_allowing(self.subject, obj, "read")
-        return [organisation_of(domain) for domain in sorted(domains)]  # type: ignore[misc]
 
 
 def request_id_of(request: Request[Any, Any, Any]) -> str:
@@ -164,25 +118,17 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             user = await session_user(session, cookie, now)
         if caller is None and settings.is_platform_admin(user.issuer, user.subject):
             authz.add_config_admin(user_subject(user.id))
-        auditor = Auditor(
-            session=session,
-            actor_id=user.id,
-            actor=caller.actor if caller else f"{user.display_name} <{user.subject}>",
-            now=now,
-            http_request_id=request_id_of(request),
-        )
-        yield Context(
-            session=session,
-            user=user,
-            settings=settings,
-            catalogue=state.catalogue,
-            authz=authz,
-            audit=auditor,
-            now=now,
-            keyring=state.keyring,
+        yield context_for(
+            state.services,
+            session,
+            user,
+            now,
+            actor=caller.actor if caller else None,
+            request_id=request_id_of(request),
             client_id=caller.client.client_id if caller else None,
             scopes=caller.scopes if caller else frozenset(),
         )
+        expect_written(authz, session)  # the handler succeeded; the commit follows
     await apply_written(authz, session, state.sessionmaker)
 
 

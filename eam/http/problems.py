@@ -17,7 +17,7 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from eam.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
+from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
 logger = logging.getLogger("eam")
 

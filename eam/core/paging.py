@@ -8,24 +8,18 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
 from sqlakeyset import BadBookmark, serialize_bookmark, unserialize_bookmark
 from sqlakeyset.asyncio import select_page
 from sqlakeyset.columns import parse_ob_clause
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.errors import FieldError, ValidationFailed
+from eam.core.errors import FieldError, ValidationFailed
 
 T = TypeVar("T")
-
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size (1–200).")]
-Cursor = Annotated[
-    str | None, Parameter(max_length=512, description="The `next_cursor` of the previous page.")
-]
 
 
 class Page(msgspec.Struct, Generic[T]):

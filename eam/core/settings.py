@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import msgspec
 from cryptography.fernet import Fernet
 
-from eam.auth.providers import OidcProviderConfig, parse_providers
+from eam.core.providers import OidcProviderConfig, parse_providers
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: Development-only secrets: production refuses to start while any of these is configured.
 DEV_NATIONAL_NUMBER_KEY = "dev-only-national-number-key-do-not-use-in-production"

@@ -39,8 +39,8 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
-from eam.web.inputs import NOT_QUERY_PARAMETERS
-from eam.web.problems import PROBLEM_MEDIA_TYPE
+from eam.http.inputs import NOT_QUERY_PARAMETERS
+from eam.http.problems import PROBLEM_MEDIA_TYPE
 
 OAUTH_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"

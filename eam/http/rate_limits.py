@@ -15,7 +15,7 @@ from litestar import Request
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
-from eam.settings import Settings
+from eam.core.settings import Settings
 
 
 def _limit(name: str, per_minute: int) -> DefineMiddleware:

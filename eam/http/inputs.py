@@ -19,7 +19,6 @@ from memory, not from the wire.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import msgspec
@@ -27,36 +26,12 @@ from litestar import Request
 from litestar.enums import ParamType
 from litestar.utils.scope.state import ScopeState
 
-from eam.errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
+from eam.core.errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
+from eam.core.untrusted_json import decode_untrusted_json
 
 JSON_MEDIA_TYPE = "application/json"
 #: Handler parameters that are not read from the query string.
 NOT_QUERY_PARAMETERS = frozenset({"self", "ctx", "data", "request", "state", "db"})
-
-
-def decode_untrusted_json(raw: bytes) -> Any:
-    """JSON from a client, as an I-JSON message (RFC 7493 section 2.3: no object has two members
-    of one name, so no two readers of the same body can see different values).
-
-    msgspec keeps the last of duplicate names silently and reports nesting beyond the
-    interpreter's recursion limit as ``RecursionError``; both become ``msgspec.DecodeError``.
-    """
-    try:
-        decoded = msgspec.json.decode(raw)
-        if b"{" in raw:
-            json.loads(raw, object_pairs_hook=_refuse_duplicate_names)
-    except RecursionError:
-        raise msgspec.DecodeError("JSON is nested too deeply") from None
-    except json.JSONDecodeError as exc:  # msgspec accepted it: only a disagreement between parsers
-        raise msgspec.DecodeError(str(exc)) from None
-    return decoded
-
-
-def _refuse_duplicate_names(pairs: list[tuple[str, Any]]) -> None:
-    names = [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        raise msgspec.DecodeError(f"an object names a member more than once: {', '.join(repeated)}")
 
 
 def is_json_media_type(content_type: str) -> bool:

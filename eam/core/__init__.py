@@ -1,0 +1,1 @@
+"""What every feature shares: operation context, errors, settings, database, enums, paging."""
