@@ -32,7 +32,7 @@ from eam.core.context import Services
 from eam.core.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
-from eam.housekeeping import ensure_signing_key, run_periodically
+from eam.jobs import ensure_signing_key, run_periodically
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
 from eam.authz.vocabulary import defined_scopes
@@ -92,7 +92,7 @@ def create_app(
             raise RuntimeError(
                 f"cannot load policies from the database ({type(exc.orig).__name__}): is it migrated? run 'eam migrate'"
             ) from exc
-        await ensure_signing_key(app.state.sessionmaker, settings, clock)
+        await ensure_signing_key(app.state.services)
         policy_sync = PolicySync(
             authorizer, app.state.sessionmaker, settings.database_url, poll_seconds=settings.policy_poll_seconds
         )
@@ -100,7 +100,7 @@ def create_app(
         task = None
         if run_housekeeping and settings.expiry_sweep_seconds > 0:
             task = asyncio.create_task(
-                run_periodically(app.state.sessionmaker, settings, clock, settings.expiry_sweep_seconds)
+                run_periodically(app.state.services, settings.expiry_sweep_seconds)
             )
         try:
             yield

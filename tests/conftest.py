@@ -428,3 +428,24 @@ async def live_server_factory(settings: Settings, clock: Clock) -> AsyncIterator
 @pytest.fixture
 async def live_server(live_server_factory: Any) -> LiveServer:
     return live_server_factory()
+
+
+async def run_jobs(services: Any, *jobs: Any) -> tuple[int, ...]:
+    """Run scheduled jobs (``eam.jobs``) as the runner does: each in its own transaction."""
+    from eam.jobs import run_job
+
+    return tuple([await run_job(services, job) for job in jobs])
+
+
+async def maintain_keys(services: Any, settings: Settings | None = None) -> int:
+    """The signing-key jobs of one round; returns how many keys were retired."""
+    import dataclasses
+
+    from eam.jobs import FORGET_REVOCATIONS, RETIRE_KEYS, ensure_signing_key
+
+    if settings is not None:
+        services = dataclasses.replace(services, settings=settings)
+    _, retired = await run_jobs(services, FORGET_REVOCATIONS, RETIRE_KEYS)
+    await ensure_signing_key(services)
+    return retired
+

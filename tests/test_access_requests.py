@@ -208,7 +208,8 @@ async def test_requester_withdraws_while_pending_only(api: Api) -> None:
 
 
 async def test_pending_requests_expire_at_once_and_are_swept_with_an_audit_event(api: Api, app, clock: Clock) -> None:
-    from eam.housekeeping import sweep
+    from eam.jobs import EXPIRE_ASSIGNMENTS, EXPIRE_REQUESTS
+    from tests.conftest import run_jobs
 
     org = await api.managed_organisation()
     request = (await api.request_access(org["id"])).json()
@@ -220,7 +221,7 @@ async def test_pending_requests_expire_at_once_and_are_swept_with_an_audit_event
     late = await api.post(f"/v1/access-requests/{request['id']}/approve", "alice", json={})
     assert late.status_code == 409
     assert late.json()["current_status"] == "expired"
-    assert await sweep(app.state.sessionmaker, clock) == (1, 0)
+    assert await run_jobs(app.state.services, EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS) == (1, 0)
     events = (await api.get(f"/v1/audit-events?target_id={request['id']}", "alice")).json()["items"]
     assert [e["action"] for e in events] == ["access_request.expired", "access_request.submitted"]
     assert (await api.request_access(org["id"])).status_code == 201
@@ -246,3 +247,15 @@ async def test_listing_is_scoped_and_filterable(api: Api) -> None:
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     ids = {r["id"] for r in page["items"]} | {r["id"] for r in rest["items"]}
     assert len(ids) == 3
+
+
+async def test_the_approval_event_names_the_assignment_it_created(api: Api) -> None:
+    org = await api.managed_organisation()
+    request = (await api.request_access(org["id"])).json()
+    approved = await api.post(f"/v1/access-requests/{request['id']}/approve", "alice", json={})
+    assert approved.status_code == 200, approved.text
+    assignment_id = approved.json()["assignment_id"]
+    assert assignment_id is not None
+    events = (await api.get("/v1/audit-events", "alice", params={"target_id": request["id"], "action": "access_request.approved"})).json()["items"]
+    assert [event["after"]["assignment_id"] for event in events] == [assignment_id]
+    assert (await api.get(f"/v1/assignments/{assignment_id}", "alice")).json()["request_id"] == request["id"]

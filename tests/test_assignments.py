@@ -185,7 +185,8 @@ async def test_invalid_profile_change_is_422_naming_the_allowed_values(api: Api,
 
 
 async def test_assignment_past_its_end_date_is_inactive_at_once_and_swept(api: Api, app: Litestar, clock: Clock) -> None:
-    from eam.housekeeping import sweep
+    from eam.jobs import EXPIRE_ASSIGNMENTS, EXPIRE_REQUESTS
+    from tests.conftest import run_jobs
 
     org = await api.managed_organisation()
     end = clock.now + dt.timedelta(days=1)
@@ -209,7 +210,7 @@ async def test_assignment_past_its_end_date_is_inactive_at_once_and_swept(api: A
     late_change = await api.patch(f"/v1/assignments/{assignment_id}", "alice", json={"profile": SPONSOR})
     assert late_change.status_code == 409, late_change.text
 
-    assert await sweep(app.state.sessionmaker, clock) == (0, 1)
+    assert await run_jobs(app.state.services, EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS) == (0, 1)
     assert await stored_status(app, assignment_id) == "expired"
     assert await casbin_rows(app, "p2") == []
     audit = await events(api, assignment_id, "alice", action="assignment.expired")
@@ -218,7 +219,7 @@ async def test_assignment_past_its_end_date_is_inactive_at_once_and_swept(api: A
     assert audit[0]["before"]["status"] == "active"
     assert audit[0]["after"]["status"] == "expired"
     assert (await api.get(f"/v1/assignments/{assignment_id}", "carol")).json()["status"] == "expired"
-    assert await sweep(app.state.sessionmaker, clock) == (0, 0)
+    assert await run_jobs(app.state.services, EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS) == (0, 0)
 
 
 async def test_revoke_requires_a_reason(api: Api, app: Litestar) -> None:
@@ -304,3 +305,23 @@ async def test_employees_see_their_own_and_access_managers_their_organisations(a
     revoke = await api.post(f"/v1/assignments/{carols['id']}/revoke", "bob", json={"reason": "not mine to revoke"})
     assert revoke.status_code == 404
     assert (await api.get(f"/v1/assignments/{carols['id']}", "alice")).json()["status"] == "active"
+
+
+async def test_an_expiry_a_request_comes_across_is_recorded_by_the_system_not_the_caller(api: Api, app: Litestar, clock: Clock) -> None:
+    """Lazy expiry: alice granting carol the same access again retires the ended assignment;
+    the audit trail names the system actor ``expiry``, not alice, and not alice's request."""
+    org = await api.managed_organisation()
+    ended = await create_direct(api, org["id"], "carol", valid_until=(clock.now + dt.timedelta(days=1)).isoformat())
+    assert ended.status_code == 201, ended.text
+    clock.advance(days=1, seconds=1)
+    body = {"user_id": await api.user_id("carol"), "organisation_id": org["id"], "application": "healthstat", "register": "HDBP0147", "profile": HOSPITAL}
+    again = await api.post("/v1/assignments", "alice", json=body, headers={"X-Request-ID": "alice-grants-again"})
+    assert again.status_code == 201, again.text
+
+    (expired,) = await events(api, ended.json()["id"], "alice", action="assignment.expired")
+    assert expired["actor"] == "system:expiry"
+    assert expired["actor_id"] is None
+    assert expired["http_request_id"] is None
+    (created,) = await events(api, again.json()["id"], "alice", action="assignment.created")
+    assert created["http_request_id"] == "alice-grants-again"
+    assert created["actor"] == "alice <alice>"

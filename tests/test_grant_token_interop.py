@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.core.database import create_engine, make_sessionmaker, transaction
 from eam.core.settings import PROJECT_ROOT
+from eam.runtime import build_services
 from eam.signing_keys.keyring import KeyRing
 from eam.verifier import AccessDenied, JWKSCache, TokenRefused, Verifier
 from tests.node import npm_ci
@@ -562,7 +563,7 @@ async def test_eam_refuses_a_grant_token_as_a_user_credential(live_server_factor
 
 
 async def test_key_rotation_keeps_old_tokens_valid_until_the_old_key_is_retired(live_server_factory: Any, jose_node: Path) -> None:
-    from eam.housekeeping import maintain_keys
+    from tests.conftest import maintain_keys
 
     server = await server_with_grant(live_server_factory, "ES256")
     settings = server.settings
@@ -589,7 +590,7 @@ async def test_key_rotation_keeps_old_tokens_valid_until_the_old_key_is_retired(
     # Every token the old key signed has expired: housekeeping retires it.
     server.clock.advance(seconds=settings.grant_token_ttl_seconds + settings.token_leeway_seconds + 1)
     async with own_sessionmaker(settings.database_url) as sessionmaker:
-        assert await maintain_keys(sessionmaker, settings, server.clock) == 1
+        assert await maintain_keys(build_services(settings, sessionmaker, server.clock)) == 1
     assert [key["kid"] for key in (await served_jwks(server))["keys"]] == [new_kid]
 
     # A token signed by the retired key (as if its private half had leaked), otherwise valid now.

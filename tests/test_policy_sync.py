@@ -121,7 +121,8 @@ async def test_every_kind_of_change_reaches_another_instance_without_a_reload(se
 
 
 async def test_an_expiry_recorded_by_the_sweep_drops_the_row_everywhere(app, api: Api, clock: Clock) -> None:
-    from eam.housekeeping import sweep
+    from eam.jobs import EXPIRE_ASSIGNMENTS, EXPIRE_REQUESTS
+    from tests.conftest import run_jobs
 
     org = await api.managed_organisation()
     carol = await api.user_id("carol")
@@ -131,7 +132,7 @@ async def test_an_expiry_recorded_by_the_sweep_drops_the_row_everywhere(app, api
     assert await decide(app, carol, org["id"], ".*", clock.now)
     clock.advance(hours=2)
     assert not await decide(app, carol, org["id"], ".*", clock.now)  # at once, before any sweep
-    assert await sweep(app.state.sessionmaker, clock) == (0, 1)
+    assert await run_jobs(app.state.services, EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS) == (0, 1)
     await eventually(lambda: _no_cached_rows(app, carol), "the expiry's log entry")
 
 

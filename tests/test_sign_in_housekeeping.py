@@ -12,7 +12,8 @@ from sqlalchemy import select
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.auth.sessions import SESSION_COOKIE, token_hash
 from eam.core.database import transaction
-from eam.housekeeping import forget_sign_ins
+from eam.jobs import FORGET_SIGN_INS
+from tests.conftest import run_jobs
 from tests.conftest import Api, Clock, assert_problem
 
 
@@ -52,12 +53,12 @@ async def test_the_sweep_deletes_expired_sessions_and_sign_ins_only(app: Litesta
     assert_problem(await _me_by_cookie(client, "expired-session"), 401, "unauthenticated")  # refused before any sweep
     assert (await _me_by_cookie(client, "live-session")).status_code == 200
 
-    assert await forget_sign_ins(app.state.sessionmaker, clock) == (1, 1)
+    assert await run_jobs(app.state.services, FORGET_SIGN_INS) == (2,)
     assert await _remaining(app) == ({token_hash("live-session")}, {"live-attempt"})
     assert (await _me_by_cookie(client, "live-session")).status_code == 200
-    assert await forget_sign_ins(app.state.sessionmaker, clock) == (0, 0)
+    assert await run_jobs(app.state.services, FORGET_SIGN_INS) == (0,)
 
     clock.advance(hours=1)  # expiry is inclusive: a session is over at its expires_at
-    assert await forget_sign_ins(app.state.sessionmaker, clock) == (1, 1)
+    assert await run_jobs(app.state.services, FORGET_SIGN_INS) == (2,)
     assert await _remaining(app) == (set(), set())
     assert_problem(await _me_by_cookie(client, "live-session"), 401, "unauthenticated")

@@ -19,10 +19,9 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.core.database import transaction
-from eam.housekeeping import maintain_keys
 from eam.core.settings import Settings
 from eam.signing_keys.models import SigningKey
-from tests.conftest import Api, Clock, assert_problem, serve_in_process
+from tests.conftest import Api, Clock, assert_problem, maintain_keys, serve_in_process
 
 #: RFC 7638 section 3.2: the members that make up the thumbprint, per key type.
 THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
@@ -227,15 +226,15 @@ async def test_maintenance_retires_the_previous_key_once_its_last_token_has_expi
     retire_after = clock.now + dt.timedelta(seconds=settings.grant_token_ttl_seconds + settings.token_leeway_seconds)
 
     clock.advance(seconds=329)
-    assert await maintain_keys(app.state.sessionmaker, settings, clock) == 0
+    assert await maintain_keys(app.state.services) == 0
     assert old["kid"] in await jwks(api)
     assert (await stored_key(app, old["kid"])).status == "previous"
 
     clock.advance(seconds=2)
     assert clock.now > retire_after
     assert set(await jwks(api)) == {new["kid"]}  # unpublished at once, before any sweep
-    assert await maintain_keys(app.state.sessionmaker, settings, clock) == 1
-    assert await maintain_keys(app.state.sessionmaker, settings, clock) == 0  # once only
+    assert await maintain_keys(app.state.services) == 1
+    assert await maintain_keys(app.state.services) == 0  # once only
 
     keys = {key["kid"]: key for key in await signing_keys(api)}
     assert keys[old["kid"]]["status"] == "retired"
@@ -260,15 +259,15 @@ async def test_maintenance_rotates_a_key_once_it_reaches_the_configured_age(
     never = msgspec.structs.replace(settings, signing_key_rotation_days=0)
 
     clock.advance(days=1, seconds=-1)
-    await maintain_keys(app.state.sessionmaker, daily, clock)
+    await maintain_keys(app.state.services, daily)
     assert (await current_key(api))["kid"] == old["kid"]
 
     clock.advance(seconds=2)
-    await maintain_keys(app.state.sessionmaker, settings, clock)  # the default: 90 days
-    await maintain_keys(app.state.sessionmaker, never, clock)
+    await maintain_keys(app.state.services)  # the default: 90 days
+    await maintain_keys(app.state.services, never)
     assert (await current_key(api))["kid"] == old["kid"]
 
-    await maintain_keys(app.state.sessionmaker, daily, clock)
+    await maintain_keys(app.state.services, daily)
     new = await current_key(api)
     assert new["kid"] != old["kid"]
     assert new["alg"] == "ES256"
@@ -278,7 +277,7 @@ async def test_maintenance_rotates_a_key_once_it_reaches_the_configured_age(
     assert timestamp(keys[old["kid"]]["retire_after"]) == clock.now + dt.timedelta(seconds=330)
     assert set(await jwks(api)) == {old["kid"], new["kid"]}
 
-    await maintain_keys(app.state.sessionmaker, daily, clock)  # the new key is not due yet
+    await maintain_keys(app.state.services, daily)  # the new key is not due yet
     assert (await current_key(api))["kid"] == new["kid"]
     events = await api.get("/v1/audit-events", params={"action": "signing_key.rotated", "target_id": new["kid"]})
     assert "older than 1 days" in events.json()["items"][0]["after"]["reason"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from eam.access_requests.models import APPROVED, EXPIRED, PENDING, REJECTED, WITHDRAWN, AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
 from eam.assignments.service import check_end_date, grant, live_assignment
-from eam.core.audit import Auditor
+from eam.core.audit import EXPIRY, Auditor
 from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import profile_of
@@ -102,7 +102,7 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     if len(data.justification.strip()) < 10:
         raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
     check_end_date(data.valid_until, ctx.now)
-    await expire_due(ctx.session, ctx.audit, ctx.now, requester_id=ctx.user.id)
+    await expire_due(ctx, requester_id=ctx.user.id)
     pending = await ctx.session.scalar(
         select(AccessRequest).where(
             AccessRequest.requester_id == ctx.user.id,
@@ -216,8 +216,13 @@ async def withdraw(ctx: Context, request_id: uuid.UUID) -> tuple[Any, ...]:
     return await _decide(ctx, request_id, "withdraw", WITHDRAWN, None)
 
 
-async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, requester_id: uuid.UUID | None = None) -> int:
-    """Mark pending requests past ``expires_at`` expired (they already read as expired)."""
+async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int:
+    """Mark pending requests past ``expires_at`` expired (they already read as expired).
+
+    Recorded by the system actor ``expiry`` whoever's operation came across them.
+    """
+    session, now = ctx.session, ctx.now
+    auditor = Auditor.system(session, EXPIRY, now)
     stmt = select(AccessRequest).where(AccessRequest.status == PENDING, AccessRequest.expires_at <= now)
     if requester_id is not None:
         stmt = stmt.where(AccessRequest.requester_id == requester_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live, new_id
 
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
-from eam.core.audit import Auditor
+from eam.core.audit import EXPIRY, Auditor
 from eam.authz.policy_store import PolicyStore
 from eam.authz.vocabulary import org_domain, profile_action
 from eam.catalogue.loader import ProfileSpec
@@ -104,7 +104,7 @@ async def live_assignment(ctx: Context, user_id: uuid.UUID, organisation_id: uui
         )
     ).all()
     due = [assignment for assignment in held if assignment.valid_until is not None and assignment.valid_until <= ctx.now]
-    await _expire(ctx.session, ctx.audit, ctx.now, due)
+    await _expire(ctx.session, ctx.now, due)
     return next((assignment for assignment in held if assignment not in due), None)
 
 
@@ -278,17 +278,17 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tupl
     return assignment, user, org
 
 
-async def expire_due(session: Any, auditor: Auditor, now: dt.datetime, user_id: uuid.UUID | None = None) -> int:
+async def expire_due(ctx: Context) -> int:
     """Mark assignments past ``valid_until`` expired and drop their policy rows (already inert)."""
-    stmt = select(Assignment).where(Assignment.status == ACTIVE, Assignment.valid_until <= now)
-    if user_id is not None:
-        stmt = stmt.where(Assignment.user_id == user_id)
-    return await _expire(session, auditor, now, (await session.scalars(stmt)).all())
+    stmt = select(Assignment).where(Assignment.status == ACTIVE, Assignment.valid_until <= ctx.now)
+    return await _expire(ctx.session, ctx.now, (await ctx.session.scalars(stmt)).all())
 
 
-async def _expire(session: Any, auditor: Auditor, now: dt.datetime, assignments: Sequence[Assignment]) -> int:
-    """Compare-and-set each ``active`` → ``expired``; the winner drops the policy row and audits."""
+async def _expire(session: Any, now: dt.datetime, assignments: Sequence[Assignment]) -> int:
+    """Compare-and-set each ``active`` → ``expired``; the winner drops the policy row and audits
+    (as the system actor ``expiry``, whoever's operation came across the assignment)."""
     policies = PolicyStore(session)
+    auditor = Auditor.system(session, EXPIRY, now)
     count = 0
     for assignment in assignments:
         result = await session.execute(

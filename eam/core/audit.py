@@ -19,6 +19,10 @@ from sqlalchemy.orm import Session, SessionTransaction
 from eam.audit.models import AuditEvent
 from eam.observability.metrics import note_audit_action
 
+#: How the audit trail names EAM's own actors: ``system:expiry``, ``system:keys``, ``system:cli:<operator>``.
+SYSTEM_PREFIX = "system:"
+#: The system actor that records expiries, in the sweep job or when a request comes across one.
+EXPIRY = "expiry"
 #: Session ``info`` key: the events recorded in the open transaction, written before it commits.
 RECORDED = "eam.audit_events"
 
@@ -43,6 +47,13 @@ class Auditor:
     actor: str
     now: dt.datetime
     http_request_id: str | None = None
+
+    @classmethod
+    def system(cls, session: AsyncSession, actor: str, now: dt.datetime) -> Auditor:
+        """Events by EAM itself (``system:<actor>``): jobs, imports, the CLI, and what a request
+        does on the system's behalf (recording an expiry it came across), never in the name of
+        whoever's request it was."""
+        return cls(session=session, actor_id=None, actor=f"{SYSTEM_PREFIX}{actor}", now=now)
 
     def record(
         self,

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.core.audit import Auditor
-from eam.core.database import Clock, transaction
+from eam.core.database import Clock, transaction, upsert_ignore
 from eam.core.settings import Settings
 from eam.users.models import User
 
@@ -146,12 +146,22 @@ def context_for(
 
 
 async def system_user(session: AsyncSession, actor: str, now: dt.datetime) -> User:
-    """The user row standing for the system actor ``actor`` (created on first use)."""
+    """The user row standing for the system actor ``actor``, created on first use (by whichever
+    worker gets there first: the insert ignores a row another one committed)."""
+    await session.execute(
+        upsert_ignore(session, User)
+        .values(
+            id=uuid.uuid5(uuid.NAMESPACE_URL, f"{SYSTEM_ISSUER}:{actor}"),
+            issuer=SYSTEM_ISSUER,
+            subject=actor,
+            display_name=f"EAM ({actor})",
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["issuer", "subject"])
+    )
     user = await session.scalar(select(User).where(User.issuer == SYSTEM_ISSUER, User.subject == actor))
-    if user is None:
-        user = User(issuer=SYSTEM_ISSUER, subject=actor, display_name=f"EAM ({actor})", created_at=now, updated_at=now)
-        session.add(user)
-        await session.flush()
+    assert user is not None  # just inserted, or already there
     return user
 
 
@@ -168,4 +178,6 @@ async def system_context(services: Services, actor: str) -> AsyncIterator[Contex
         now = services.clock()
         user = await system_user(session, actor, now)
         services.authz.add_system_actor(user.id)
-        yield context_for(services, session, user, now, actor=f"system:{actor}")
+        context = context_for(services, session, user, now)
+        context.audit = Auditor.system(session, actor, now)
+        yield context

@@ -35,7 +35,7 @@ from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
 from eam.authz.vocabulary import register_access_rule
 from eam.catalogue.loader import CatalogueFile
-from eam.housekeeping import SYSTEM_ACTOR
+from eam.core.audit import EXPIRY, SYSTEM_PREFIX
 from eam.seed import names
 from eam.seed.generate import COLUMNS, HISTORY, Generator, Org, Person, _Row, rule_row
 from eam.seed.shape import (
@@ -54,7 +54,7 @@ from eam.seed.shape import (
 Rows = dict[str, list[tuple[object, ...]]]
 #: Profile as stored: (role, data_level).
 Profile = tuple[str, str | None]
-SWEEP_ACTOR = f"{SYSTEM_ACTOR} (demo data)"
+SWEEP_ACTOR = f"{SYSTEM_PREFIX}{EXPIRY} (demo data)"
 DAY = dt.timedelta(days=1)
 
 
