@@ -224,8 +224,8 @@ def policy_export() -> None:
     asyncio.run(write())
 
 
-def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitable[T]]) -> T:
-    """Run ``operation(session, auditor)`` in one transaction, as the system actor ``cli:<operator>``."""
+def _run_as_operator(settings: Settings, operation: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``operation(ctx)`` in one transaction, as the system actor ``cli:<operator>``."""
     import getpass
 
     from eam.core.context import system_context
@@ -234,7 +234,7 @@ def _run_as_operator(settings: Settings, operation: Callable[[Any, Any], Awaitab
 
     async def run() -> T:
         async with standalone_services(settings) as services, system_context(services, f"cli:{getpass.getuser()}") as ctx:
-            return await operation(ctx.session, ctx.audit)
+            return await operation(ctx)
 
     try:
         return asyncio.run(run())
@@ -251,22 +251,24 @@ def keys() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Make a new signing key current; the previous one verifies until its tokens expire."""
-    from eam.signing_keys.keyring import rotate
+    from eam.signing_keys.service import rotate_key
 
-    settings = _settings()
-    key = _run_as_operator(settings, lambda session, auditor: rotate(session, settings, auditor, reason="eam keys rotate"))
+    key = _run_as_operator(_settings(), lambda ctx: rotate_key(ctx, reason="eam keys rotate"))
     click.echo(f"new current key {key.kid} ({key.alg})")
 
 
 @keys.command("list")
 def keys_list() -> None:
     """List signing keys: kid, algorithm, status, and until when a previous key stays published."""
-    from sqlalchemy import select
-
     from eam.signing_keys.models import SigningKey
+    from eam.signing_keys.service import list_keys
 
-    async def collect(session: Any, _auditor: Any) -> list[SigningKey]:
-        return list(await session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())))
+    async def collect(ctx: Any) -> list[SigningKey]:
+        keys, cursor = await list_keys(ctx, 200, None)
+        while cursor is not None:
+            more, cursor = await list_keys(ctx, 200, cursor)
+            keys.extend(more)
+        return keys
 
     for key in _run_as_operator(_settings(), collect):
         until = f" until {key.retire_after.isoformat()}" if key.status == "previous" and key.retire_after else ""
@@ -295,11 +297,7 @@ def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None,
     """Register a service client and print its id, secret and scopes (as JSON)."""
     import msgspec
 
-    from eam.authz.enforcer import read_permissions
-    from eam.catalogue.loader import load_catalogue_file
-    from eam.catalogue.service import Catalogue
     from eam.service_clients.schemas import ServiceClientCreate
-    from eam.authz.vocabulary import defined_scopes
     from eam.service_clients.service import create_client
 
     settings = _settings()
@@ -308,11 +306,7 @@ def clients_create(name: str, audiences: tuple[str, ...], client_id: str | None,
         data = msgspec.convert(fields, ServiceClientCreate)
     except msgspec.ValidationError as exc:
         raise click.ClickException(str(exc)) from None
-    catalogue = Catalogue(load_catalogue_file(settings.catalogue_file))
-    defined = defined_scopes(read_permissions(settings.permissions_file))
-    client, granted, secret = _run_as_operator(
-        settings, lambda session, auditor: create_client(session, auditor, catalogue, data, defined)
-    )
+    client, granted, secret = _run_as_operator(settings, lambda ctx: create_client(ctx, data))
     _print_credentials(client, secret, granted)
 
 
@@ -322,7 +316,8 @@ def clients_rotate_secret(client_id: str) -> None:
     """Replace a client's secret; the old one stops working at once."""
     from eam.service_clients.service import rotate_secret
 
-    _print_credentials(*_run_as_operator(_settings(), lambda session, auditor: rotate_secret(session, auditor, client_id)))
+    client, secret, scopes = _run_as_operator(_settings(), lambda ctx: rotate_secret(ctx, client_id))
+    _print_credentials(client, secret, scopes)
 
 
 @clients.command("disable")
@@ -331,7 +326,7 @@ def clients_disable(client_id: str) -> None:
     """Disable a service client."""
     from eam.service_clients.service import disable_client
 
-    _run_as_operator(_settings(), lambda session, auditor: disable_client(session, auditor, client_id))
+    _run_as_operator(_settings(), lambda ctx: disable_client(ctx, client_id))
     click.echo(f"service client {client_id} disabled", err=True)
 
 

@@ -100,11 +100,11 @@ async def own_sessionmaker(database_url: str) -> AsyncIterator[async_sessionmake
 
 
 async def current_signing_key(server: Any) -> tuple[str, str, Any]:
-    """(kid, alg, private key) of the key EAM signs with now, read from its database."""
+    """(kid, alg, private key as a ``cryptography`` object) of the key EAM signs with now."""
     async with own_sessionmaker(server.settings.database_url) as sessionmaker:
         async with transaction(sessionmaker, read_only=True) as session:
             key, private = await KeyRing(server.settings).signing_key(session)
-            return key.kid, key.alg, private
+            return key.kid, key.alg, private.private_key
 
 
 async def issue(server: Any) -> str:

@@ -162,7 +162,7 @@ def test_a_comma_separated_variable_gives_several_key_encryption_keys() -> None:
 
 
 def signs_and_verifies(keyring: KeyRing, key: Any) -> None:
-    token = jwt.encode({"sub": "x"}, keyring.private_key(key), algorithm=key.alg, headers={"kid": key.kid})
+    token = jwt.encode({"sub": "x"}, keyring.private_key(key).private_key, algorithm=key.alg, headers={"kid": key.kid})
     assert jwt.decode(token, jwt.PyJWK(published_jwk(key)).key, algorithms=[key.alg]) == {"sub": "x"}
 
 

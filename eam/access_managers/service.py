@@ -17,7 +17,7 @@ from eam.access_managers.schemas import AccessManagerOut
 from eam.authz.policy_store import PolicyStore
 from eam.authz.vocabulary import org_domain
 from eam.core.errors import AlreadyExists, LastAccessManager, NotFound, ValidationFailed, FieldError
-from eam.organisations.models import ACTIVE
+from eam.core.enums import OrganisationStatus
 from eam.organisations.service import get_organisation
 from eam.users.models import User
 from eam.core.context import Context
@@ -63,7 +63,7 @@ async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) 
             f"{user.display_name} is already an access manager of {org.name}",
             existing=f"/v1/organisations/{organisation_id}/access-managers",
         )
-    row = AccessManager(organisation_id=organisation_id, user_id=user_id, appointed_at=ctx.now, appointed_by=ctx.user.id)
+    row = AccessManager(organisation_id=organisation_id, user_id=user_id, appointed_at=ctx.now, appointed_by=ctx.actor_id)
     ctx.session.add(row)
     await ctx.session.flush()
     await PolicyStore(ctx.session).appoint_access_manager(user_id, organisation_id)
@@ -86,7 +86,7 @@ async def remove(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -
     remaining = await ctx.session.scalar(
         select(func.count()).select_from(AccessManager).where(AccessManager.organisation_id == organisation_id)
     )
-    if org.status == ACTIVE and remaining <= 1:
+    if org.status == OrganisationStatus.ACTIVE and remaining <= 1:
         raise LastAccessManager(
             f"{org.name} is active and this is its last access manager: appoint another one first"
         )

@@ -6,14 +6,10 @@ import uuid
 from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eam.core.enums import RequestStatus
 from eam.core.database import Base, UTCDateTime, new_id
 
-PENDING = "pending"
-APPROVED = "approved"
-REJECTED = "rejected"
-WITHDRAWN = "withdrawn"
-EXPIRED = "expired"
-STATUSES = (PENDING, APPROVED, REJECTED, WITHDRAWN, EXPIRED)
+STATUSES = (RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.WITHDRAWN, RequestStatus.EXPIRED)
 
 
 class AccessRequest(Base):
@@ -43,7 +39,7 @@ class AccessRequest(Base):
     author_group: Mapped[str | None] = mapped_column(String(128))
     justification: Mapped[str] = mapped_column(Text)
     valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -53,8 +49,8 @@ class AccessRequest(Base):
 
     def effective_status(self, now: dt.datetime) -> str:
         """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""
-        if self.status == PENDING and self.expires_at <= now:
-            return EXPIRED
+        if self.status == RequestStatus.PENDING and self.expires_at <= now:
+            return RequestStatus.EXPIRED
         return self.status
 
     def snapshot(self) -> dict[str, object]:

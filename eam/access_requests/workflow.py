@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import aliased
 
-from eam.access_requests.models import APPROVED, EXPIRED, PENDING, REJECTED, WITHDRAWN, AccessRequest
+from eam.access_requests.models import AccessRequest
+from eam.core.enums import RequestStatus
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
 from eam.assignments.service import check_end_date, grant, live_assignment
 from eam.core.audit import EXPIRY, Auditor
@@ -73,11 +74,11 @@ def visible_statement(ctx: Context) -> Select[Any]:
 
 def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) -> Select[Any]:
     """Filter on the status users see: a pending request past its expiry is expired."""
-    if status == PENDING:
-        return stmt.where(AccessRequest.status == PENDING, AccessRequest.expires_at > now)
-    if status == EXPIRED:
+    if status == RequestStatus.PENDING:
+        return stmt.where(AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at > now)
+    if status == RequestStatus.EXPIRED:
         return stmt.where(
-            or_(AccessRequest.status == EXPIRED, and_(AccessRequest.status == PENDING, AccessRequest.expires_at <= now))
+            or_(AccessRequest.status == RequestStatus.EXPIRED, and_(AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at <= now))
         )
     if status is not None:
         return stmt.where(AccessRequest.status == status)
@@ -89,8 +90,7 @@ async def get_request(ctx: Context, request_id: uuid.UUID) -> Any:
     if row is None:
         raise NotFound(f"no access request {request_id}")
     request = row[0]
-    own = "access_request:own" if request.requester_id == ctx.user.id else "access_request"
-    ctx.require(org_domain(request.organisation_id), own, "read")
+    ctx.require_in(request.organisation_id, "access_request", "read", owner_id=request.requester_id)
     return row
 
 
@@ -109,7 +109,7 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
             AccessRequest.organisation_id == org.id,
             AccessRequest.application == data.application,
             AccessRequest.register_code == data.register,
-            AccessRequest.status == PENDING,
+            AccessRequest.status == RequestStatus.PENDING,
         )
     )
     if pending is not None:
@@ -133,7 +133,7 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
         author_group=data.profile.author_group,
         justification=data.justification,
         valid_until=data.valid_until,
-        status=PENDING,
+        status=RequestStatus.PENDING,
         created_at=ctx.now,
         expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
     )
@@ -155,16 +155,12 @@ async def _decide(
     """
     row = await get_request(ctx, request_id)
     request: AccessRequest = row[0]
-    own = request.requester_id == ctx.user.id
-    if action == "withdraw" and not own:
-        ctx.require(org_domain(request.organisation_id), "access_request", "withdraw")
-    else:
-        ctx.require(org_domain(request.organisation_id), "access_request:own" if own else "access_request", action)
+    ctx.require_in(request.organisation_id, "access_request", action, owner_id=request.requester_id)
     before = request.snapshot()
     decided = await ctx.session.scalar(
         update(AccessRequest)
-        .where(AccessRequest.id == request_id, AccessRequest.status == PENDING, AccessRequest.expires_at > ctx.now)
-        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.user.id, decision_comment=comment, assignment_id=assignment_id)
+        .where(AccessRequest.id == request_id, AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at > ctx.now)
+        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.actor_id, decision_comment=comment, assignment_id=assignment_id)
         .returning(AccessRequest)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
@@ -181,7 +177,7 @@ async def _decide(
 async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple[Any, ...]:
     """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
     assignment_id = new_id()
-    decided = await _decide(ctx, request_id, "approve", APPROVED, data.comment, assignment_id)
+    decided = await _decide(ctx, request_id, "approve", RequestStatus.APPROVED, data.comment, assignment_id)
     request: AccessRequest = decided[0]
     check_active(decided[1])
     requested = ctx.catalogue.resolve_profile(request.application, profile_of(request))
@@ -209,11 +205,11 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
 async def reject(ctx: Context, request_id: uuid.UUID, data: RejectIn) -> tuple[Any, ...]:
     if not data.reason.strip():
         raise ValidationFailed("a reason is required", [FieldError("$.reason", "must not be blank")])
-    return await _decide(ctx, request_id, "reject", REJECTED, data.reason)
+    return await _decide(ctx, request_id, "reject", RequestStatus.REJECTED, data.reason)
 
 
 async def withdraw(ctx: Context, request_id: uuid.UUID) -> tuple[Any, ...]:
-    return await _decide(ctx, request_id, "withdraw", WITHDRAWN, None)
+    return await _decide(ctx, request_id, "withdraw", RequestStatus.WITHDRAWN, None)
 
 
 async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int:
@@ -223,15 +219,15 @@ async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int
     """
     session, now = ctx.session, ctx.now
     auditor = Auditor.system(session, EXPIRY, now)
-    stmt = select(AccessRequest).where(AccessRequest.status == PENDING, AccessRequest.expires_at <= now)
+    stmt = select(AccessRequest).where(AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at <= now)
     if requester_id is not None:
         stmt = stmt.where(AccessRequest.requester_id == requester_id)
     count = 0
     for request in (await session.scalars(stmt)).all():
         result = await session.execute(
             update(AccessRequest)
-            .where(AccessRequest.id == request.id, AccessRequest.status == PENDING)
-            .values(status=EXPIRED, decided_at=now)
+            .where(AccessRequest.id == request.id, AccessRequest.status == RequestStatus.PENDING)
+            .values(status=RequestStatus.EXPIRED, decided_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:

@@ -6,11 +6,9 @@ import uuid
 from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, Uuid, and_, or_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eam.core.enums import AssignmentStatus
 from eam.core.database import Base, UTCDateTime, new_id
 
-ACTIVE = "active"
-REVOKED = "revoked"
-EXPIRED = "expired"
 
 
 class Assignment(Base):
@@ -41,7 +39,7 @@ class Assignment(Base):
     author_group: Mapped[str | None] = mapped_column(String(128))
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=AssignmentStatus.ACTIVE)
     request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("access_requests.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
@@ -52,10 +50,10 @@ class Assignment(Base):
 
     def effective_status(self, now: dt.datetime) -> str:
         """Past ``valid_until`` an assignment is expired at once, whatever the stored status."""
-        if self.status == ACTIVE and self.valid_until is not None and self.valid_until <= now:
-            return EXPIRED
-        if self.status == ACTIVE and self.valid_from > now:
-            return "scheduled"
+        if self.status == AssignmentStatus.ACTIVE and self.valid_until is not None and self.valid_until <= now:
+            return AssignmentStatus.EXPIRED
+        if self.status == AssignmentStatus.ACTIVE and self.valid_from > now:
+            return AssignmentStatus.SCHEDULED
         return self.status
 
     def snapshot(self) -> dict[str, object]:
@@ -77,7 +75,7 @@ class Assignment(Base):
 def is_active(now: dt.datetime) -> ColumnElement[bool]:
     """SQL twin of :meth:`Assignment.effective_status` == ``active``: the one definition."""
     return and_(
-        Assignment.status == ACTIVE,
+        Assignment.status == AssignmentStatus.ACTIVE,
         Assignment.valid_from <= now,
         or_(Assignment.valid_until.is_(None), Assignment.valid_until > now),
     )
@@ -85,4 +83,4 @@ def is_active(now: dt.datetime) -> ColumnElement[bool]:
 
 def is_live(now: dt.datetime) -> ColumnElement[bool]:
     """Active or scheduled: not revoked, not expired, so it can still be changed or revoked."""
-    return and_(Assignment.status == ACTIVE, or_(Assignment.valid_until.is_(None), Assignment.valid_until > now))
+    return and_(Assignment.status == AssignmentStatus.ACTIVE, or_(Assignment.valid_until.is_(None), Assignment.valid_until > now))

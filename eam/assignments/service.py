@@ -16,12 +16,13 @@ import msgspec
 from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import aliased
 
-from eam.assignments.models import ACTIVE, EXPIRED, REVOKED, Assignment, is_active, is_live, new_id
+from eam.assignments.models import Assignment, is_active, is_live, new_id
+from eam.core.enums import AssignmentStatus
 
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, RevokeIn
 from eam.core.audit import EXPIRY, Auditor
 from eam.authz.policy_store import PolicyStore
-from eam.authz.vocabulary import org_domain, profile_action
+from eam.authz.vocabulary import profile_action
 from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import profile_of
 from eam.core.errors import AlreadyAssigned, AssignmentNotActive, FieldError, NotFound, ValidationFailed
@@ -99,7 +100,7 @@ async def live_assignment(ctx: Context, user_id: uuid.UUID, organisation_id: uui
                 Assignment.organisation_id == organisation_id,
                 Assignment.application == application,
                 Assignment.register_code == register,
-                Assignment.status == ACTIVE,
+                Assignment.status == AssignmentStatus.ACTIVE,
             )
         )
     ).all()
@@ -144,10 +145,10 @@ async def grant(
         author_group=author_group,
         valid_from=valid_from,
         valid_until=valid_until,
-        status=ACTIVE,
+        status=AssignmentStatus.ACTIVE,
         request_id=request_id,
         created_at=ctx.now,
-        created_by=ctx.user.id,
+        created_by=ctx.actor_id,
         updated_at=ctx.now,
     )
     ctx.session.add(assignment)
@@ -164,8 +165,7 @@ async def grant(
 
 async def create_direct(ctx: Context, data: AssignmentCreate) -> Assignment:
     org = await require_active_reference(ctx, data.organisation_id)
-    own = "assignment:own" if data.user_id == ctx.user.id else "assignment"
-    ctx.require(org_domain(org.id), own, "create")
+    ctx.require_in(org.id, "assignment", "create", owner_id=data.user_id)
     if await ctx.session.get(User, data.user_id) is None:
         raise ValidationFailed("unknown user", [FieldError("$.user_id", "no such user; they must sign in to EAM once first")])
     await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
@@ -200,14 +200,14 @@ def visible_statement(ctx: Context, obj: str) -> Select[Any]:
 def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) -> Select[Any]:
     if status == "active":
         return stmt.where(is_active(now))
-    if status == "scheduled":
-        return stmt.where(Assignment.status == ACTIVE, Assignment.valid_from > now)
-    if status == EXPIRED:
+    if status == AssignmentStatus.SCHEDULED:
+        return stmt.where(Assignment.status == AssignmentStatus.ACTIVE, Assignment.valid_from > now)
+    if status == AssignmentStatus.EXPIRED:
         return stmt.where(
-            or_(Assignment.status == EXPIRED, and_(Assignment.status == ACTIVE, Assignment.valid_until <= now))
+            or_(Assignment.status == AssignmentStatus.EXPIRED, and_(Assignment.status == AssignmentStatus.ACTIVE, Assignment.valid_until <= now))
         )
-    if status == REVOKED:
-        return stmt.where(Assignment.status == REVOKED)
+    if status == AssignmentStatus.REVOKED:
+        return stmt.where(Assignment.status == AssignmentStatus.REVOKED)
     return stmt
 
 
@@ -219,17 +219,15 @@ async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: 
     if row is None:
         raise NotFound(f"no assignment {assignment_id}")
     assignment = row[0]
-    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
-    ctx.require(org_domain(assignment.organisation_id), own, "read")
+    ctx.require_in(assignment.organisation_id, "assignment", "read", owner_id=assignment.user_id)
     return assignment, row[1], row[2]
 
 
 async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> tuple[Assignment, User, Organisation]:
     """Change the profile or end date in place: the user keeps access throughout."""
     assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
-    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
-    ctx.require(org_domain(assignment.organisation_id), own, "update")
-    if assignment.effective_status(ctx.now) not in (ACTIVE, "scheduled"):
+    ctx.require_in(assignment.organisation_id, "assignment", "update", owner_id=assignment.user_id)
+    if assignment.effective_status(ctx.now) not in (AssignmentStatus.ACTIVE, AssignmentStatus.SCHEDULED):
         raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
     before = assignment.snapshot()
     if data.profile is not None:
@@ -254,13 +252,12 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
 
 async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tuple[Assignment, User, Organisation]:
     assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
-    own = "assignment:own" if assignment.user_id == ctx.user.id else "assignment"
-    ctx.require(org_domain(assignment.organisation_id), own, "revoke")
+    ctx.require_in(assignment.organisation_id, "assignment", "revoke", owner_id=assignment.user_id)
     before = assignment.snapshot()
     result = await ctx.session.execute(
         update(Assignment)
         .where(Assignment.id == assignment_id, is_live(ctx.now))
-        .values(status=REVOKED, revoked_at=ctx.now, revoked_by=ctx.user.id, revoke_reason=data.reason, updated_at=ctx.now)
+        .values(status=AssignmentStatus.REVOKED, revoked_at=ctx.now, revoked_by=ctx.actor_id, revoke_reason=data.reason, updated_at=ctx.now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -280,7 +277,7 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tupl
 
 async def expire_due(ctx: Context) -> int:
     """Mark assignments past ``valid_until`` expired and drop their policy rows (already inert)."""
-    stmt = select(Assignment).where(Assignment.status == ACTIVE, Assignment.valid_until <= ctx.now)
+    stmt = select(Assignment).where(Assignment.status == AssignmentStatus.ACTIVE, Assignment.valid_until <= ctx.now)
     return await _expire(ctx.session, ctx.now, (await ctx.session.scalars(stmt)).all())
 
 
@@ -293,8 +290,8 @@ async def _expire(session: Any, now: dt.datetime, assignments: Sequence[Assignme
     for assignment in assignments:
         result = await session.execute(
             update(Assignment)
-            .where(Assignment.id == assignment.id, Assignment.status == ACTIVE)
-            .values(status=EXPIRED, updated_at=now)
+            .where(Assignment.id == assignment.id, Assignment.status == AssignmentStatus.ACTIVE)
+            .values(status=AssignmentStatus.EXPIRED, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import jwt
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import OctKey
 
 from eam.auth.identity import Identity
 from eam.core.errors import Unauthenticated
@@ -45,33 +47,37 @@ def issue_dev_token(
         claims["email"] = email
     if national_number:
         claims["national_number"] = national_number
-    return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": DEV_TOKEN_TYPE})
+    return jwt.encode({"alg": "HS256", "typ": DEV_TOKEN_TYPE}, claims, OctKey.import_key(secret), algorithms=["HS256"])
+
+
+#: What a dev token must carry (RFC 7519 section 4.1), checked after its signature.
+_REQUIRED = jwt.JWTClaimsRegistry(
+    iss={"essential": True, "value": DEV_ISSUER},
+    aud={"essential": True, "value": DEV_AUDIENCE},
+    sub={"essential": True},
+    exp={"essential": True},
+    iat={"essential": True},
+)
 
 
 class DevTokenSource:
     def __init__(self, secret: str) -> None:
-        self._secret = secret
+        self._key = OctKey.import_key(secret)
 
     def accepts(self, unverified_issuer: str | None) -> bool:
         return unverified_issuer == DEV_ISSUER
 
     async def authenticate(self, token: str) -> Identity:
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("typ") != DEV_TOKEN_TYPE:
+            decoded = jwt.decode(token, self._key, algorithms=["HS256"])
+            if decoded.header.get("typ") != DEV_TOKEN_TYPE:
                 raise Unauthenticated("not a development token")
-            claims = jwt.decode(
-                token,
-                self._secret,
-                algorithms=["HS256"],
-                audience=DEV_AUDIENCE,
-                issuer=DEV_ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-        except jwt.ExpiredSignatureError:
+            _REQUIRED.validate(decoded.claims)
+        except ExpiredTokenError:
             raise Unauthenticated("the token has expired") from None
-        except jwt.PyJWTError as exc:
+        except (JoseError, ValueError, TypeError) as exc:
             raise Unauthenticated(f"invalid development token: {exc}") from None
+        claims = decoded.claims
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or len(subject) > 255:
             raise Unauthenticated("invalid development token: bad subject")

@@ -11,6 +11,7 @@ from litestar.response import Redirect
 from eam.auth import login
 from eam.auth.sessions import SESSION_COOKIE
 from eam.http.context import request_id_of
+from eam.http.handler_options import HandlerOptions, RateLimit
 
 
 def _session_cookie(state: State, value: str, max_age: int) -> Cookie:
@@ -30,7 +31,7 @@ class SignInController(Controller):
     tags = ["Sign-in"]
     security = [{}]
 
-    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302, opt={"rate_limit": "sign_in", "problems": [401, 422, 503]})
+    @get("/login", operation_id="signIn", summary="Start signing in at a login provider (OpenID Connect, PKCE)", status_code=302, opt=HandlerOptions(rate_limit=RateLimit.SIGN_IN, problems=(401, 422, 503)).opt())
     async def sign_in(
         self,
         state: State,
@@ -42,7 +43,7 @@ class SignInController(Controller):
         url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
-    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt={"rate_limit": "sign_in", "problems": [400, 401, 422, 503]})
+    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt=HandlerOptions(rate_limit=RateLimit.SIGN_IN, problems=(400, 401, 422, 503)).opt())
     async def callback(
         self,
         request: Request[Any, Any, Any],

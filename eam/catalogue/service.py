@@ -8,11 +8,14 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eam.core.context import Context
+
 from eam.core.audit import Auditor
 from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec, RegisterSpec
 from eam.catalogue.models import Register
 from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut
-from eam.core.errors import AlreadyExists, FieldError, ValidationFailed
+from eam.core.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
+from eam.core.paging import page_of_sorted
 
 
 class Catalogue:
@@ -164,3 +167,34 @@ def _api_register(row: Register) -> RegisterOut:
 
 def _key(profile: Profile) -> str:
     return f"{profile.role}/{profile.data_level}" if profile.data_level else profile.role
+
+
+# -- operations (every caller: API, pages, CLI) ----------------------------------------------
+
+
+def list_applications(ctx: Context) -> list[ApplicationOut]:
+    """Applications and the profiles each allows."""
+    ctx.require_platform("application", "read")
+    return ctx.catalogue.applications()
+
+
+async def list_registers(ctx: Context, application: str | None, limit: int, cursor: str | None) -> tuple[list[RegisterOut], str | None]:
+    """Registers, by code (those of one application if ``application`` is given)."""
+    ctx.require_platform("register", "read")
+    registers = await ctx.catalogue.registers(ctx.session, application=application)
+    return page_of_sorted(registers, lambda register: register.code, limit, cursor)
+
+
+async def show_register(ctx: Context, code: str) -> RegisterOut:
+    ctx.require_platform("register", "read")
+    register = await ctx.catalogue.find_register(ctx.session, code)
+    if register is None:
+        raise NotFound(f"no register {code!r}")
+    return register
+
+
+async def add_register(ctx: Context, data: RegisterIn) -> RegisterOut:
+    """Add a register (platform admins)."""
+    ctx.require_platform("register", "create")
+    return await ctx.catalogue.add_register(ctx.session, ctx.audit, data, ctx.now, ctx.actor_id)
+

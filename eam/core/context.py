@@ -15,11 +15,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.core.audit import Auditor
-from eam.core.database import Clock, transaction, upsert_ignore
+from eam.core.database import Clock, transaction
 from eam.core.settings import Settings
 from eam.users.models import User
 
@@ -93,6 +92,12 @@ class Context:
         return self.services.keyring
 
     @property
+    def actor_id(self) -> uuid.UUID | None:
+        """Who to record as having done it (``created_by``, ``decided_by``…): the person, or
+        None when EAM itself acts (a system actor is not a stored user)."""
+        return None if self.user.issuer == SYSTEM_ISSUER else self.user.id
+
+    @property
     def subject(self) -> str:
         return self.guard.subject
 
@@ -145,24 +150,17 @@ def context_for(
     )
 
 
-async def system_user(session: AsyncSession, actor: str, now: dt.datetime) -> User:
-    """The user row standing for the system actor ``actor``, created on first use (by whichever
-    worker gets there first: the insert ignores a row another one committed)."""
-    await session.execute(
-        upsert_ignore(session, User)
-        .values(
-            id=uuid.uuid5(uuid.NAMESPACE_URL, f"{SYSTEM_ISSUER}:{actor}"),
-            issuer=SYSTEM_ISSUER,
-            subject=actor,
-            display_name=f"EAM ({actor})",
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["issuer", "subject"])
+def system_user(actor: str, now: dt.datetime) -> User:
+    """The user standing for the system actor ``actor``: never stored (it is not a person, and
+    no person can sign in as it); rows it writes name no one as their author (``None``)."""
+    return User(
+        id=uuid.uuid5(uuid.NAMESPACE_URL, f"{SYSTEM_ISSUER}:{actor}"),
+        issuer=SYSTEM_ISSUER,
+        subject=actor,
+        display_name=f"EAM ({actor})",
+        created_at=now,
+        updated_at=now,
     )
-    user = await session.scalar(select(User).where(User.issuer == SYSTEM_ISSUER, User.subject == actor))
-    assert user is not None  # just inserted, or already there
-    return user
 
 
 @asynccontextmanager
@@ -176,7 +174,7 @@ async def system_context(services: Services, actor: str) -> AsyncIterator[Contex
     """
     async with transaction(services.sessionmaker) as session:
         now = services.clock()
-        user = await system_user(session, actor, now)
+        user = system_user(actor, now)
         services.authz.add_system_actor(user.id)
         context = context_for(services, session, user, now)
         context.audit = Auditor.system(session, actor, now)

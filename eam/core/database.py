@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -140,6 +141,21 @@ async def transaction(
             raise
         else:
             await session.commit()
+
+
+#: PostgreSQL's SQLSTATE for ``unique_violation`` (Appendix A, class 23).
+UNIQUE_VIOLATION = "23505"
+#: SQLite's extended result codes for a UNIQUE or PRIMARY KEY constraint that failed.
+SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether the integrity error is a uniqueness rule (a race another writer won), rather
+    than a foreign key, NOT NULL or CHECK violation (a bug)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION or getattr(orig, "pgcode", None) == UNIQUE_VIOLATION:
+        return True
+    return getattr(orig, "sqlite_errorname", None) in SQLITE_UNIQUE
 
 
 def upsert_ignore(session: AsyncSession, table: Any) -> Any:

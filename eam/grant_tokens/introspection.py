@@ -25,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.assignments.models import Assignment, is_active
 from eam.core.database import upsert_ignore
 from eam.core.errors import OAuthUnauthorizedClient
-from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP, register_access
+from eam.grant_tokens.issuance import register_access
+from eam.tokens.jose import registry
+from eam.tokens.signer import ACCESS_TOKEN_TYP
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.grant_tokens.schemas import IntrospectionOut, RegisterAccess
-from eam.organisations.models import ACTIVE as ORG_ACTIVE
+from eam.core.enums import OrganisationStatus
 from eam.organisations.models import Organisation
 from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
@@ -38,27 +40,6 @@ INACTIVE = IntrospectionOut(active=False)
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "authorization_details"]
 #: Claims that must be strings when present (RFC 7519 section 4.1; PyJWT, used before, checked these too).
 STRING_CLAIMS = ("iss", "sub", "jti")
-
-
-class _JWSRegistry(jws.JWSRegistry):
-    """joserfc's registry without its per-use warning on the algorithm *name* ``EdDSA``
-    (RFC 9864 prefers ``Ed25519`` for the same signature; EAM signs as ``EdDSA``)."""
-
-    def get_alg(self, name: str) -> Any:
-        if name == "EdDSA" and self.allowed and name in self.allowed:
-            return self.algorithms[name]
-        return super().get_alg(name)
-
-
-_REGISTRIES: dict[str, jws.JWSRegistry] = {}
-
-
-def _registry(alg: str) -> jws.JWSRegistry:
-    """A registry that allows exactly ``alg`` (the algorithm of the key the token names)."""
-    registry = _REGISTRIES.get(alg)
-    if registry is None:
-        registry = _REGISTRIES[alg] = _JWSRegistry(algorithms=[alg], strict_check_header=False)
-    return registry
 
 
 async def verified_claims(
@@ -88,7 +69,7 @@ async def verified_claims(
     if key is None or not key.is_published(now) or header.get("alg") != key.alg:
         return None
     try:
-        if not jws.validate_compact(parsed, keyring.public_key(key), registry=_registry(key.alg)):
+        if not jws.validate_compact(parsed, keyring.public_key(key), registry=registry(key.alg)):
             return None
         claims = json.loads(parsed.payload)
     except (JoseError, ValueError, TypeError, RecursionError):
@@ -134,7 +115,7 @@ async def introspect(
             Assignment.user_id == user_id,
             Assignment.application == claims["aud"],
             is_active(now),
-            Organisation.status == ORG_ACTIVE,
+            Organisation.status == OrganisationStatus.ACTIVE,
         )
     )
     current = {str(assignment.id): register_access(assignment, org) for assignment, org in rows.all()}

@@ -12,11 +12,9 @@ Business rules:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from dataclasses import dataclass
 
-import jwt
 import msgspec
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,14 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.assignments.models import Assignment, is_active
 from eam.core.errors import FieldError, NoActiveAssignment, ValidationFailed
 from eam.grant_tokens.schemas import GrantTokenOut, OrganisationClaim, RegisterAccess
-from eam.organisations.models import ACTIVE as ORG_ACTIVE
+from eam.core.enums import OrganisationStatus
 from eam.organisations.models import Organisation
 from eam.organisations.numbers import normalise_nihdi
 from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
+from eam.tokens.signer import access_token_claims, sign_access_token
 
-#: RFC 9068 section 2.1: the ``typ`` header of a JWT access token.
-ACCESS_TOKEN_TYP = "at+jwt"
 #: An assignment ending within this is left out: ``exp`` has whole seconds and must not pass it.
 MIN_REMAINING = dt.timedelta(seconds=1)
 
@@ -92,7 +89,7 @@ async def active_register_access(
             Assignment.application == application,
             is_active(now),
             or_(Assignment.valid_until.is_(None), Assignment.valid_until >= now + MIN_REMAINING),
-            Organisation.status == ORG_ACTIVE,
+            Organisation.status == OrganisationStatus.ACTIVE,
         )
         .order_by(Organisation.nihdi, Assignment.register_code, Assignment.id)
     )
@@ -125,25 +122,18 @@ async def issue_grant_token(
     )
     if not rows:
         raise NoActiveAssignment(f"you hold no active assignment for {application} that matches this request")
-    issued_at = math.floor(now.timestamp())
-    expires_at = issued_at + settings.grant_token_ttl_seconds
-    for assignment, _ in rows:
-        if assignment.valid_until is not None:
-            expires_at = min(expires_at, math.floor(assignment.valid_until.timestamp()))
+    ends = [assignment.valid_until for assignment, _ in rows if assignment.valid_until is not None]
+    claims = access_token_claims(
+        issuer=settings.issuer_url,
+        subject=str(user_id),
+        audience=application,
+        client_id=client_id,
+        now=now,
+        lifetime_seconds=settings.grant_token_ttl_seconds,
+        not_after=min(ends) if ends else None,
+    )
     details = [register_access(assignment, org) for assignment, org in rows]
-    jti = str(uuid.uuid4())
-    claims = {
-        "iss": settings.issuer_url,
-        "sub": str(user_id),
-        "aud": application,
-        "iat": issued_at,
-        "nbf": issued_at,
-        "exp": expires_at,
-        "jti": jti,
-        "client_id": client_id,
-        "authorization_details": msgspec.to_builtins(details),
-    }
-    key, private_key = await keyring.signing_key(session)
-    token = jwt.encode(claims, private_key, algorithm=key.alg, headers={"typ": ACCESS_TOKEN_TYP, "kid": key.kid})
-    return GrantTokenOut(access_token=token, expires_in=expires_at - issued_at, grant_id=jti, authorization_details=details)
-
+    claims["authorization_details"] = msgspec.to_builtins(details)
+    token = await sign_access_token(session, keyring, claims)
+    expires_in = claims["exp"] - claims["iat"]
+    return GrantTokenOut(access_token=token, expires_in=expires_in, grant_id=claims["jti"], authorization_details=details)

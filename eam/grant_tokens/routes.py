@@ -7,6 +7,7 @@ from eam.grant_tokens.issuance import Selector, issue_grant_token
 from eam.grant_tokens.schemas import GrantTokenOut, GrantTokenRequest
 from eam.observability.metrics import GRANT_TOKENS_ISSUED
 from eam.core.context import Context
+from eam.http.handler_options import HandlerOptions, RateLimit
 
 #: ``client_id`` of tokens a user asks for directly at EAM's own API (RFC 9068 section 2.2).
 DIRECT_CLIENT_ID = "urn:eam:api"
@@ -20,7 +21,7 @@ class GrantTokenController(Controller):
         operation_id="issueGrantToken",
         summary="A signed grant token listing your active assignments for one application",
         status_code=200,
-        opt={"rate_limit": "tokens", "conflicts": False, "problems": [503], "read_only": True},
+        opt=HandlerOptions(rate_limit=RateLimit.TOKENS, conflicts=False, problems=(503,), read_only=True).opt(),
     )
     async def issue(self, ctx: Context, data: GrantTokenRequest) -> Response[GrantTokenOut]:
         if ctx.client_id is not None:

@@ -27,6 +27,7 @@ from eam.core.context import Context, context_for
 from eam.core.database import Clock, transaction
 from eam.core.errors import Forbidden, Unauthenticated
 from eam.core.settings import Settings
+from eam.http.handler_options import options_of
 from eam.service_clients.tokens import SERVICE_AUDIENCE, looks_like_service_token, service_account, service_caller
 from eam.users.service import user_for_identity
 
@@ -101,7 +102,7 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
         raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
     read_only = request.method in SAFE_METHODS
     # Handlers marked read_only (grant tokens) change nothing but, once, the caller's user row.
-    decides_nothing = bool(request.route_handler.opt.get("read_only"))
+    decides_nothing = options_of(request.route_handler).read_only
     authz: Authorizer = state.authorizer
     async with transaction(state.sessionmaker, read_only=read_only, statement_level=decides_nothing) as session:
         if not read_only and not decides_nothing:
@@ -142,8 +143,9 @@ async def authenticate(state: State, token: str, claims: dict[str, Any] | None =
 async def provide_session(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
     """The request's one transaction, for endpoints that authenticate otherwise (OAuth, JWKS).
 
-    Handlers marked ``opt={"read_only": True}`` get a read-only transaction whatever the method.
+    Handlers declared ``read_only`` (:class:`~eam.http.handler_options.HandlerOptions`) get a
+    read-only transaction whatever the method.
     """
-    read_only = request.method in SAFE_METHODS or bool(request.route_handler.opt.get("read_only"))
+    read_only = request.method in SAFE_METHODS or options_of(request.route_handler).read_only
     async with transaction(state.sessionmaker, read_only=read_only) as session:
         yield session

@@ -3,15 +3,15 @@
 Every operation lists each error response it can give, as ``application/problem+json``
 (RFC 9457) with the ``Problem`` schema, or for the OAuth endpoints as ``application/json`` with
 the ``OAuthError`` schema (RFC 6749 section 5.2). Which statuses an operation lists follows from
-what it is, by these rules, plus what its handler declares in ``opt["problems"]``:
+what it is, by these rules, plus what its handler declares (:class:`~eam.http.handler_options.HandlerOptions`):
 
 - it authenticates the caller: 401 and 403; if it changes something, 409 (unless
-  ``opt["conflicts"]`` is False);
+  ``conflicts`` is False);
 - it reads a JSON body: 400 (not JSON), 413 (too large), 415 (not sent as JSON), 422 (invalid); a body example comes
   from the body type's ``EXAMPLE``;
 - it has path or query parameters: 422; path parameters: 404;
-- it is rate limited (``opt["rate_limit"]``): 429 with ``Retry-After``;
-- it reads an OAuth form (``opt["form"]``, a msgspec Struct documenting the parameters): the
+- it is rate limited (``rate_limit``): 429 with ``Retry-After``;
+- it reads an OAuth form (``form``, a msgspec Struct documenting the parameters): the
   form body, and 400/401/403 as OAuth errors.
 Litestar's own default 400 response (a non-problem body EAM never sends) is replaced, and
 204 responses are documented without content.
@@ -41,6 +41,7 @@ from litestar.routes import HTTPRoute
 
 from eam.http.inputs import NOT_QUERY_PARAMETERS
 from eam.http.problems import PROBLEM_MEDIA_TYPE
+from eam.http.handler_options import options_of
 
 OAUTH_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -118,11 +119,12 @@ def _error(status: int, media_type: str, schema_name: str) -> OpenAPIResponse:
 def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], set[int]]:
     """(problem statuses, OAuth error statuses) the operation can answer with."""
     parameters = handler.parsed_fn_signature.parameters
-    problems: set[int] = set(handler.opt.get("problems", ()))
+    options = options_of(handler)
+    problems: set[int] = set(options.problems)
     oauth: set[int] = set()
     if "ctx" in parameters:
         problems |= {401, 403}
-        if handler.http_methods & UNSAFE_METHODS and handler.opt.get("conflicts", True):
+        if handler.http_methods & UNSAFE_METHODS and options.conflicts:
             problems.add(409)  # a compare-and-set lost, or a uniqueness rule
     if "data" in parameters:
         problems |= {400, 413, 415, 422}
@@ -130,9 +132,9 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
         problems |= {404, 422}
     if set(parameters) - NOT_QUERY_PARAMETERS - set(route.path_parameters):
         problems.add(422)
-    if handler.opt.get("rate_limit"):
+    if options.rate_limit is not None:
         problems.add(429)
-    if handler.opt.get("form") is not None:
+    if options.form is not None:
         oauth |= {400, 401, 403}
         problems |= {413}
     return problems - oauth, oauth
@@ -285,7 +287,7 @@ def document_errors(app: Litestar, applications: list[str], scopes: list[str]) -
                 for status in sorted(oauth):
                     responses[str(status)] = _error(status, OAUTH_MEDIA_TYPE, "OAuthError")
                 operation.responses = dict(sorted(responses.items()))
-                if (form := handler.opt.get("form")) is not None:
+                if (form := options_of(handler).form) is not None:
                     operation.request_body = _form_body(form)
                 _add_body_example(operation, handler)
                 data = handler.parsed_fn_signature.parameters.get("data")

@@ -17,6 +17,7 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from eam.core.database import is_unique_violation
 from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
 logger = logging.getLogger("eam")
@@ -118,7 +119,13 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[dict[str, Any]]:
-    """A uniqueness race lost at commit time: the state changed underneath, nothing was written."""
+    """A uniqueness race lost at commit time: the state changed underneath, nothing was written.
+
+    Only a unique violation is a race (409); a foreign key, NOT NULL or CHECK violation is a
+    bug in EAM, answered and logged as one (500), not disguised as a conflict.
+    """
+    if not is_unique_violation(exc):
+        return handle_server_error(request, exc)
     logger.info("integrity conflict on %s: %s", request.url.path, exc.orig)
     return problem_response(
         request, 409, "conflict", "Conflict with the current state", "a concurrent change conflicts with this one"

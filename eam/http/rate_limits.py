@@ -1,6 +1,6 @@
 """Rate limits on the endpoints that mint credentials or verify them (Litestar's middleware).
 
-A handler joins a limit with ``opt={"rate_limit": "<name>"}``; each limit counts requests per
+A handler joins a limit with ``HandlerOptions(rate_limit=RateLimit.<NAME>)``; each limit counts requests per
 client address in a fixed one-minute window (starting at the first request), in a store of its own, and answers 429 problem+json with
 ``Retry-After`` and the ``RateLimit-*`` headers. Counts are per worker process: with N workers
 the effective limit is up to N times the setting. Behind a reverse proxy, let uvicorn take the
@@ -16,12 +16,13 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
 from eam.core.settings import Settings
+from eam.http.handler_options import RateLimit, options_of
 
 
-def _limit(name: str, per_minute: int) -> DefineMiddleware:
+def _limit(name: RateLimit, per_minute: int) -> DefineMiddleware:
     async def applies(request: Request[Any, Any, Any]) -> bool:
         # A coroutine: Litestar runs a plain function here in a worker thread, on every request.
-        return request.route_handler.opt.get("rate_limit") == name
+        return options_of(request.route_handler).rate_limit == name
 
     def identifier(request: Request[Any, Any, Any]) -> str:
         return f"{name}:{get_remote_address(request)}"
@@ -37,8 +38,8 @@ def _limit(name: str, per_minute: int) -> DefineMiddleware:
 
 def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
     limits = {
-        "sign_in": settings.rate_limit_sign_in_per_minute,
-        "tokens": settings.rate_limit_tokens_per_minute,
-        "introspection": settings.rate_limit_introspection_per_minute,
+        RateLimit.SIGN_IN: settings.rate_limit_sign_in_per_minute,
+        RateLimit.TOKENS: settings.rate_limit_tokens_per_minute,
+        RateLimit.INTROSPECTION: settings.rate_limit_introspection_per_minute,
     }
     return [_limit(name, per_minute) for name, per_minute in limits.items() if per_minute > 0]

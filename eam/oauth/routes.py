@@ -37,6 +37,7 @@ from eam.service_clients.service import authenticate_client, credentials_from
 from eam.service_clients.tokens import GRANT_TYPE as CLIENT_CREDENTIALS
 from eam.service_clients.tokens import ServiceTokenOut, issue_service_token, looks_like_service_token, service_caller
 from eam.users.service import user_for_identity
+from eam.http.handler_options import HandlerOptions, RateLimit
 from eam.http.context import authenticate, bearer_token, provide_session, request_id_of, unverified_claims
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -60,7 +61,7 @@ class OAuthController(Controller):
         "/token",
         status_code=200,
         operation_id="requestToken",
-        opt={"rate_limit": "tokens", "form": TokenRequestForm, "problems": [503]},
+        opt=HandlerOptions(rate_limit=RateLimit.TOKENS, form=TokenRequestForm, problems=(503,)).opt(),
         security=[{}, {"clientBasic": []}],
         summary="Token endpoint: token exchange (RFC 8693) for grant tokens, client credentials for service tokens",
     )
@@ -123,7 +124,7 @@ class OAuthController(Controller):
         status_code=200,
         operation_id="introspectToken",
         summary="Token introspection (RFC 7662), for service clients holding the tokens:introspect scope",
-        opt={"read_only": True, "rate_limit": "introspection", "form": TokenForm},
+        opt=HandlerOptions(read_only=True, rate_limit=RateLimit.INTROSPECTION, form=TokenForm).opt(),
         security=[{"clientBasic": []}, {"serviceToken": ["tokens:introspect"]}],
     )
     async def introspect(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[IntrospectionOut]:
@@ -152,7 +153,7 @@ class OAuthController(Controller):
         )
         return Response(result, headers=NO_STORE)
 
-    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt={"rate_limit": "tokens", "form": TokenForm}, security=[{"clientBasic": []}, {"bearer": []}])
+    @post("/revoke", status_code=200, operation_id="revokeToken", summary="Token revocation (RFC 7009), by the holder or a service client", opt=HandlerOptions(rate_limit=RateLimit.TOKENS, form=TokenForm).opt(), security=[{"clientBasic": []}, {"bearer": []}])
     async def revoke(self, request: Request[Any, Any, Any], state: State, db: AsyncSession) -> Response[None]:
         form = await read_form(request)
         now = state.clock()

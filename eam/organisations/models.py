@@ -6,10 +6,9 @@ import uuid
 from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eam.core.enums import OrganisationStatus
 from eam.core.database import Base, UTCDateTime, new_id
 
-ACTIVE = "active"
-DISABLED = "disabled"
 
 
 class Organisation(Base):
@@ -22,7 +21,7 @@ class Organisation(Base):
     search_name: Mapped[str] = mapped_column(String(600), index=True)
     nihdi: Mapped[str] = mapped_column(String(8), unique=True)
     kbo: Mapped[str | None] = mapped_column(String(10), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=OrganisationStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.authz.vocabulary import PLATFORM_DOMAIN
 from eam.organisations import service
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch
 from eam.core.context import Context
-from eam.core.paging import Page, fetch_page
+from eam.core.paging import Page
 from eam.http.paging import Cursor, Limit
 
 
@@ -27,8 +26,7 @@ class OrganisationController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[OrganisationOut]:
-        ctx.require(PLATFORM_DOMAIN, "organisation", "search")
-        rows, next_cursor = await fetch_page(ctx.session, service.search_statement(q, status), limit, cursor)
+        rows, next_cursor = await service.search(ctx, q, status, limit, cursor)
         return Page(items=[service.organisation_out(org) for org in rows], next_cursor=next_cursor)
 
     @post(operation_id="createOrganisation", summary="Create an organisation (platform admins)")

@@ -8,10 +8,12 @@ from sqlalchemy import Select, or_, select
 
 from eam.authz.vocabulary import PLATFORM_DOMAIN, org_domain
 from eam.core.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
-from eam.organisations.models import ACTIVE, DISABLED, Organisation
+from eam.organisations.models import Organisation
+from eam.core.enums import OrganisationStatus
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch, OrganisationRef
 from eam.core.context import Context
+from eam.core.paging import fetch_page
 
 
 def organisation_out(org: Organisation) -> OrganisationOut:
@@ -59,7 +61,7 @@ async def create_organisation(ctx: Context, data: OrganisationCreate) -> Organis
         raise ValidationFailed("invalid organisation", errors)
     await _refuse_duplicates(ctx, nihdi=nihdi, kbo=kbo)
     org = Organisation(
-        name=name, search_name=name.casefold(), nihdi=nihdi, kbo=kbo, status=ACTIVE, created_at=ctx.now, updated_at=ctx.now
+        name=name, search_name=name.casefold(), nihdi=nihdi, kbo=kbo, status=OrganisationStatus.ACTIVE, created_at=ctx.now, updated_at=ctx.now
     )
     ctx.session.add(org)
     await ctx.session.flush()
@@ -96,7 +98,7 @@ async def require_active(ctx: Context, organisation_id: uuid.UUID) -> Organisati
 
 def check_active(org: Organisation) -> Organisation:
     """A disabled organisation accepts no requests and no decisions."""
-    if org.status != ACTIVE:
+    if org.status != OrganisationStatus.ACTIVE:
         raise OrganisationDisabled(f"{org.name} ({org.nihdi}) is disabled and accepts no requests")
     return org
 
@@ -133,9 +135,15 @@ async def update_organisation(ctx: Context, organisation_id: uuid.UUID, data: Or
     await ctx.session.flush()
     action = "organisation.updated"
     if status_change:
-        action = "organisation.disabled" if org.status == DISABLED else "organisation.enabled"
+        action = "organisation.disabled" if org.status == OrganisationStatus.DISABLED else "organisation.enabled"
     ctx.audit.record(action, target_type="organisation", target_id=org.id, organisation_id=org.id, before=before, after=org.snapshot())
     return org
+
+
+async def search(ctx: Context, q: str | None, status: str | None, limit: int, cursor: str | None) -> tuple[list[Organisation], str | None]:
+    """Find organisations (anyone signed in may, to name the one they ask access at)."""
+    ctx.require(PLATFORM_DOMAIN, "organisation", "search")
+    return await fetch_page(ctx.session, search_statement(q, status), limit, cursor)
 
 
 def search_statement(q: str | None, status: str | None) -> Select[tuple[Organisation]]:

@@ -6,10 +6,9 @@ import uuid
 from sqlalchemy import JSON, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eam.core.enums import ClientStatus
 from eam.core.database import Base, UTCDateTime
 
-ACTIVE = "active"
-DISABLED = "disabled"
 
 
 class ServiceClient(Base):
@@ -22,7 +21,7 @@ class ServiceClient(Base):
     #: SHA-256 of the secret; secrets are 256-bit random values, so no slow hash is needed.
     secret_hash: Mapped[str] = mapped_column(String(64))
     secret_created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -17,15 +17,17 @@ from urllib.parse import unquote_plus
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.core.audit import Auditor
-from eam.catalogue.service import Catalogue
+from eam.authz.vocabulary import defined_scopes
+from eam.core.context import Context
+from eam.core.paging import fetch_page
 from eam.core.errors import (
     AlreadyExists,
     Conflict,
     NotFound,
     OAuthInvalidClient,
 )
-from eam.service_clients.models import ACTIVE, DISABLED, ServiceClient
+from eam.service_clients.models import ServiceClient
+from eam.core.enums import ClientStatus
 from eam.service_clients.schemas import ServiceClientCreate, ServiceClientOut
 from eam.service_clients.scopes import check_scopes, held_scopes, replace_scopes
 
@@ -54,16 +56,30 @@ def client_out(client: ServiceClient, scopes: list[str]) -> ServiceClientOut:
     )
 
 
-async def create_client(
-    session: AsyncSession, auditor: Auditor, catalogue: Catalogue, data: ServiceClientCreate, defined_scopes: list[str]
-) -> tuple[ServiceClient, list[str], str]:
+async def list_clients(ctx: Context, limit: int, cursor: str | None) -> tuple[list[tuple[ServiceClient, list[str]]], str | None]:
+    """One page of service clients with the scopes each holds (platform admins)."""
+    ctx.require_platform("service_client", "read")
+    rows, next_cursor = await fetch_page(ctx.session, select(ServiceClient).order_by(ServiceClient.client_id), limit, cursor)
+    scopes = await held_scopes(ctx.session, [row.client_id for row in rows])
+    return [(row, scopes[row.client_id]) for row in rows], next_cursor
+
+
+async def show_client(ctx: Context, client_id: str) -> tuple[ServiceClient, list[str]]:
+    ctx.require_platform("service_client", "read")
+    client = await get_client(ctx.session, client_id)
+    return client, await scopes_of(ctx.session, client)
+
+
+async def create_client(ctx: Context, data: ServiceClientCreate) -> tuple[ServiceClient, list[str], str]:
     """A new client with the scopes asked for (or the default); the secret is returned once."""
+    ctx.require_platform("service_client", "create")
+    session, auditor = ctx.session, ctx.audit
     for index, audience in enumerate(data.audiences):
-        catalogue.require_application(audience, f"$.audiences[{index}]")
+        ctx.catalogue.require_application(audience, f"$.audiences[{index}]")
     if data.scopes is None:
         scopes = list(DEFAULT_SCOPES) if data.audiences else []
     else:
-        scopes = check_scopes(data.scopes, defined_scopes, "$.scopes")
+        scopes = check_scopes(data.scopes, defined_scopes(ctx.authz.static_rules), "$.scopes")
     client_id = data.client_id or f"client-{secrets.token_hex(8)}"
     if await session.get(ServiceClient, client_id) is not None:
         raise AlreadyExists(f"a service client {client_id!r} exists already", existing=f"/v1/service-clients/{client_id}")
@@ -74,9 +90,9 @@ async def create_client(
         audiences=sorted(set(data.audiences)),
         secret_hash=secret_digest(secret),
         secret_created_at=auditor.now,
-        status=ACTIVE,
+        status=ClientStatus.ACTIVE,
         created_at=auditor.now,
-        created_by=auditor.actor_id,
+        created_by=ctx.actor_id,
         updated_at=auditor.now,
     )
     session.add(client)
@@ -86,18 +102,18 @@ async def create_client(
     return client, scopes, secret
 
 
-async def set_scopes(
-    session: AsyncSession, auditor: Auditor, client_id: str, scopes: list[str], defined_scopes: list[str]
-) -> tuple[ServiceClient, list[str]]:
+async def set_scopes(ctx: Context, client_id: str, scopes: list[str]) -> tuple[ServiceClient, list[str]]:
     """Grant exactly ``scopes``: tokens already issued lose a removed scope at their next call.
 
     The client row is locked first, so concurrent replacements (and a concurrent disable) queue
     on it instead of each adding its difference to the same starting set.
     """
+    ctx.require_platform("service_client", "update")
+    session, auditor = ctx.session, ctx.audit
     client = await get_client(session, client_id, for_update=True)
-    if client.status != ACTIVE:
+    if client.status != ClientStatus.ACTIVE:
         raise Conflict(f"service client {client_id!r} is disabled")
-    wanted = check_scopes(scopes, defined_scopes, "$.scopes")
+    wanted = check_scopes(scopes, defined_scopes(ctx.authz.static_rules), "$.scopes")
     before, after = await replace_scopes(session, client_id, wanted)
     if before != after:
         client.updated_at = auditor.now
@@ -121,10 +137,12 @@ async def get_client(session: AsyncSession, client_id: str, *, for_update: bool 
     return client
 
 
-async def rotate_secret(session: AsyncSession, auditor: Auditor, client_id: str) -> tuple[ServiceClient, str]:
+async def rotate_secret(ctx: Context, client_id: str) -> tuple[ServiceClient, str, list[str]]:
     """Replace the secret at once: the old one stops working when this transaction commits."""
+    ctx.require_platform("service_client", "update")
+    session, auditor = ctx.session, ctx.audit
     client = await get_client(session, client_id)
-    if client.status != ACTIVE:
+    if client.status != ClientStatus.ACTIVE:
         raise Conflict(f"service client {client_id!r} is disabled")
     before = client.snapshot()
     secret = new_secret()
@@ -132,16 +150,18 @@ async def rotate_secret(session: AsyncSession, auditor: Auditor, client_id: str)
     client.secret_created_at = client.updated_at = auditor.now
     await session.flush()
     auditor.record("service_client.secret_rotated", target_type="service_client", target_id=client_id, before=before, after=client.snapshot())
-    return client, secret
+    return client, secret, await scopes_of(session, client)
 
 
-async def disable_client(session: AsyncSession, auditor: Auditor, client_id: str) -> ServiceClient:
+async def disable_client(ctx: Context, client_id: str) -> ServiceClient:
+    ctx.require_platform("service_client", "update")
+    session, auditor = ctx.session, ctx.audit
     client = await get_client(session, client_id)
     before = client.snapshot()
     result = await session.execute(
         update(ServiceClient)
-        .where(ServiceClient.client_id == client_id, ServiceClient.status == ACTIVE)
-        .values(status=DISABLED, updated_at=auditor.now)
+        .where(ServiceClient.client_id == client_id, ServiceClient.status == ClientStatus.ACTIVE)
+        .values(status=ClientStatus.DISABLED, updated_at=auditor.now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -192,7 +212,7 @@ async def authenticate_client(session: AsyncSession, client_id: str, secret: str
     expected = client.secret_hash if client is not None else secret_digest(secrets.token_hex(16))
     if not hmac.compare_digest(expected, secret_digest(secret)) or client is None:
         raise OAuthInvalidClient("unknown client or wrong secret")
-    if client.status != ACTIVE:
+    if client.status != ClientStatus.ACTIVE:
         raise OAuthInvalidClient(f"service client {client_id!r} is disabled")
     return client
 

@@ -15,18 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import uuid
 from dataclasses import dataclass
 
-import jwt
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.identity import Identity
 from eam.core.errors import OAuthInvalidScope, Unauthenticated
 from eam.grant_tokens.introspection import verified_claims
-from eam.grant_tokens.issuance import ACCESS_TOKEN_TYP
-from eam.service_clients.models import ACTIVE, ServiceClient
+from eam.tokens.signer import access_token_claims, sign_access_token
+from eam.service_clients.models import ServiceClient
+from eam.core.enums import ClientStatus
 from eam.service_clients.scopes import held_scopes
 from eam.core.settings import Settings
 from eam.signing_keys.keyring import KeyRing
@@ -88,23 +87,18 @@ async def issue_service_token(
 ) -> ServiceTokenOut:
     held = (await held_scopes(session, [client.client_id]))[client.client_id]
     scopes = granted_scopes(requested, held)
-    issued_at = math.floor(now.timestamp())
-    expires_at = issued_at + settings.service_token_ttl_seconds
-    claims = {
-        "iss": settings.issuer_url,
+    claims = access_token_claims(
+        issuer=settings.issuer_url,
         # RFC 9068 section 2.2: with no resource owner, the subject is the client itself.
-        "sub": client.client_id,
-        "aud": SERVICE_AUDIENCE,
-        "iat": issued_at,
-        "nbf": issued_at,
-        "exp": expires_at,
-        "jti": str(uuid.uuid4()),
-        "client_id": client.client_id,
-        "scope": " ".join(scopes),
-    }
-    key, private_key = await keyring.signing_key(session)
-    token = jwt.encode(claims, private_key, algorithm=key.alg, headers={"typ": ACCESS_TOKEN_TYP, "kid": key.kid})
-    return ServiceTokenOut(access_token=token, expires_in=expires_at - issued_at, scope=claims["scope"])
+        subject=client.client_id,
+        audience=SERVICE_AUDIENCE,
+        client_id=client.client_id,
+        now=now,
+        lifetime_seconds=settings.service_token_ttl_seconds,
+    )
+    claims["scope"] = " ".join(scopes)
+    token = await sign_access_token(session, keyring, claims)
+    return ServiceTokenOut(access_token=token, expires_in=claims["exp"] - claims["iat"], scope=claims["scope"])
 
 
 def looks_like_service_token(unverified: dict[str, object], own_issuer: str) -> bool:
@@ -122,7 +116,7 @@ async def service_caller(
     if not isinstance(claims["scope"], str) or not isinstance(claims["client_id"], str) or not isinstance(claims["iat"], int):
         raise Unauthenticated("the service token is not valid")
     client = await session.get(ServiceClient, claims["client_id"])
-    if client is None or client.status != ACTIVE:
+    if client is None or client.status != ClientStatus.ACTIVE:
         raise Unauthenticated("the service client behind this token is disabled")
     if claims["iat"] < math.floor(client.secret_created_at.timestamp()):
         raise Unauthenticated("the service token was issued before the client's secret was replaced")

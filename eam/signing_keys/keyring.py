@@ -15,7 +15,6 @@ import datetime as dt
 import time
 from typing import Any
 
-import jwt
 from cryptography.fernet import Fernet, MultiFernet
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
 from sqlalchemy import event, select, update
@@ -26,10 +25,15 @@ from sqlalchemy.orm import Session
 from eam.core.audit import Auditor
 from eam.core.errors import Conflict, ServiceUnavailable
 from eam.core.settings import Settings
-from eam.signing_keys.models import CURRENT, PREVIOUS, RETIRED, SigningKey
+from eam.signing_keys.models import SigningKey
+from eam.core.enums import KeyStatus
 
 #: Algorithms EAM signs grant tokens with (RFC 9068 section 2.1 requires RS256 support).
 SIGNING_ALGORITHMS = ("ES256", "RS256", "EdDSA")
+
+
+#: The JWK key type (RFC 7518 section 6.1, RFC 8037) each signing algorithm needs.
+KEY_TYPES = {"ES256": "EC", "RS256": "RSA", "EdDSA": "OKP"}
 
 
 def generate_jwk(alg: str) -> ECKey | RSAKey | OKPKey:
@@ -54,7 +58,7 @@ def new_signing_key(settings: Settings, alg: str, now: dt.datetime) -> SigningKe
         alg=alg,
         public_jwk=public,
         private_key_encrypted=_fernet(settings).encrypt(key.as_pem(private=True)).decode("ascii"),
-        status=CURRENT,
+        status=KeyStatus.CURRENT,
         created_at=now,
     )
 
@@ -114,7 +118,7 @@ class KeyRing:
         cached = self._private.get(key.kid)
         if cached is None:
             pem = _fernet(self._settings).decrypt(key.private_key_encrypted.encode("ascii"))
-            cached = jwt.get_algorithm_by_name(key.alg).prepare_key(pem)
+            cached = JWKRegistry.import_key(pem, KEY_TYPES[key.alg])
             self._private[key.kid] = cached
         return cached
 
@@ -131,7 +135,7 @@ class KeyRing:
         if cached is not None and cached[1] == _Generation.value and time.monotonic() - cached[2] < CURRENT_KEY_SECONDS:
             return cached[0], self.private_key(cached[0])
         generation, read_at = _Generation.value, time.monotonic()
-        key = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+        key = await session.scalar(select(SigningKey).where(SigningKey.status == KeyStatus.CURRENT))
         if key is None:
             raise ServiceUnavailable("no signing key is configured yet; run 'eam keys rotate'")
         if key.kid not in self._private:
@@ -144,7 +148,7 @@ class KeyRing:
 async def published_keys(session: AsyncSession, now: dt.datetime) -> list[SigningKey]:
     rows = await session.scalars(
         select(SigningKey)
-        .where(SigningKey.status.in_((CURRENT, PREVIOUS)))
+        .where(SigningKey.status.in_((KeyStatus.CURRENT, KeyStatus.PREVIOUS)))
         .order_by(SigningKey.created_at.desc(), SigningKey.kid)
     )
     return [key for key in rows if key.is_published(now)]
@@ -154,12 +158,12 @@ async def rotate(session: AsyncSession, settings: Settings, auditor: Auditor, *,
     """Make a new key current; the old one keeps verifying until its tokens (grant and service) have expired."""
     now = auditor.now
     keep_until = now + dt.timedelta(seconds=settings.longest_token_ttl_seconds + settings.token_leeway_seconds)
-    old = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+    old = await session.scalar(select(SigningKey).where(SigningKey.status == KeyStatus.CURRENT))
     if old is not None:
         result = await session.execute(
             update(SigningKey)
-            .where(SigningKey.kid == old.kid, SigningKey.status == CURRENT)
-            .values(status=PREVIOUS, superseded_at=now, retire_after=keep_until)
+            .where(SigningKey.kid == old.kid, SigningKey.status == KeyStatus.CURRENT)
+            .values(status=KeyStatus.PREVIOUS, superseded_at=now, retire_after=keep_until)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
@@ -194,7 +198,7 @@ def rotation_reason(key: SigningKey | None, settings: Settings, now: dt.datetime
 
 
 async def rotate_if_due(session: AsyncSession, settings: Settings, auditor: Auditor) -> SigningKey | None:
-    current = await session.scalar(select(SigningKey).where(SigningKey.status == CURRENT))
+    current = await session.scalar(select(SigningKey).where(SigningKey.status == KeyStatus.CURRENT))
     reason = rotation_reason(current, settings, auditor.now)
     if reason is None:
         return None
@@ -205,15 +209,15 @@ async def retire_due(session: AsyncSession, auditor: Auditor) -> int:
     """Retire previous keys whose last token has expired, and erase their private half."""
     due = (
         await session.scalars(
-            select(SigningKey).where(SigningKey.status == PREVIOUS, SigningKey.retire_after <= auditor.now)
+            select(SigningKey).where(SigningKey.status == KeyStatus.PREVIOUS, SigningKey.retire_after <= auditor.now)
         )
     ).all()
     count = 0
     for key in due:
         result = await session.execute(
             update(SigningKey)
-            .where(SigningKey.kid == key.kid, SigningKey.status == PREVIOUS)
-            .values(status=RETIRED, retired_at=auditor.now, private_key_encrypted="")
+            .where(SigningKey.kid == key.kid, SigningKey.status == KeyStatus.PREVIOUS)
+            .values(status=KeyStatus.RETIRED, retired_at=auditor.now, private_key_encrypted="")
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:

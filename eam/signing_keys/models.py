@@ -6,11 +6,9 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from eam.core.enums import KeyStatus
 from eam.core.database import Base, UTCDateTime
 
-CURRENT = "current"
-PREVIOUS = "previous"
-RETIRED = "retired"
 
 
 class SigningKey(Base):
@@ -34,7 +32,7 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: PKCS#8 PEM encrypted with the key-encryption key (Fernet).
     private_key_encrypted: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=CURRENT)
+    status: Mapped[str] = mapped_column(String(16), default=KeyStatus.CURRENT)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     retire_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -42,9 +40,9 @@ class SigningKey(Base):
 
     def is_published(self, now: dt.datetime) -> bool:
         """In the JWKS: the current key, and a previous key until its last token has expired."""
-        if self.status == CURRENT:
+        if self.status == KeyStatus.CURRENT:
             return True
-        return self.status == PREVIOUS and self.retire_after is not None and self.retire_after > now
+        return self.status == KeyStatus.PREVIOUS and self.retire_after is not None and self.retire_after > now
 
     def snapshot(self) -> dict[str, object]:
         return {

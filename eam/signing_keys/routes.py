@@ -3,16 +3,15 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eam.authz.vocabulary import PLATFORM_DOMAIN
-from eam.signing_keys.keyring import published_jwk, published_keys, rotate
+from eam.signing_keys import service
+from eam.signing_keys.keyring import published_jwk, published_keys
 from eam.signing_keys.models import SigningKey
 from eam.signing_keys.schemas import JWKSet, SigningKeyOut
 from eam.core.context import Context
 from eam.http.context import provide_session
-from eam.core.paging import Page, fetch_page
+from eam.core.paging import Page
 from eam.http.paging import Cursor, Limit
 
 #: Verifiers refetch on an unknown ``kid``, so a new key is picked up at once; the cache
@@ -51,13 +50,10 @@ class SigningKeyController(Controller):
 
     @get(operation_id="listSigningKeys", summary="Grant-token signing keys, newest first (platform admins)")
     async def list_keys(self, ctx: Context, limit: Limit = 50, cursor: Cursor = None) -> Page[SigningKeyOut]:
-        ctx.require(PLATFORM_DOMAIN, "signing_key", "read")
-        stmt = select(SigningKey).order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())
-        rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+        rows, next_cursor = await service.list_keys(ctx, limit, cursor)
         return Page(items=[key_out(row, ctx.now) for row in rows], next_cursor=next_cursor)
 
     @post("/rotate", status_code=200, operation_id="rotateSigningKey", summary="Make a new key current; the old one verifies until its tokens expire")
     async def rotate_key(self, ctx: Context) -> SigningKeyOut:
-        ctx.require(PLATFORM_DOMAIN, "signing_key", "rotate")
-        key = await rotate(ctx.session, ctx.settings, ctx.audit, reason="rotated through the admin API")
+        key = await service.rotate_key(ctx, reason="rotated through the admin API")
         return key_out(key, ctx.now)

@@ -1,0 +1,86 @@
+"""What a person sees of themselves: their organisations, roles, access and pending requests.
+
+Cross-feature (users, access managers, assignments, requests), so it lives in a flow.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from sqlalchemy import select
+
+from eam.access_managers.models import AccessManager
+from eam.access_requests import workflow
+from eam.access_requests.models import AccessRequest
+from eam.core.enums import RequestStatus
+from eam.access_requests.schemas import AccessRequestOut
+from eam.assignments import service as assignments
+from eam.assignments.models import Assignment, is_active
+from eam.assignments.schemas import AssignmentOut
+from eam.core.context import Context
+from eam.organisations.models import Organisation
+from eam.organisations.schemas import OrganisationRef
+from eam.organisations.service import organisation_ref
+
+
+class Me(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    display_name: str
+    email: str | None
+    issuer: str
+    subject: str
+    platform_admin: bool
+    access_manager_of: list[OrganisationRef]
+    organisations: list[OrganisationRef]
+    assignments: list[AssignmentOut]
+    pending_requests: list[AccessRequestOut]
+
+
+async def set_email(ctx: Context, email: str | None) -> None:
+    """A person sets their own professional e-mail address (audited)."""
+    if ctx.user.email != email:
+        before = {"email": ctx.user.email}
+        ctx.user.email, ctx.user.updated_at = email, ctx.now
+        await ctx.session.flush()
+        ctx.audit.record("user.updated", target_type="user", target_id=ctx.user.id, before=before, after={"email": email})
+
+
+async def me(ctx: Context) -> Me:
+    managed = list(
+        await ctx.session.scalars(
+            select(Organisation)
+            .join(AccessManager, AccessManager.organisation_id == Organisation.id)
+            .where(AccessManager.user_id == ctx.user.id)
+            .order_by(Organisation.search_name)
+        )
+    )
+    rows = await ctx.session.execute(
+        select(Assignment, assignments.Holder, Organisation)
+        .join(assignments.Holder, assignments.Holder.id == Assignment.user_id)
+        .join(Organisation, Organisation.id == Assignment.organisation_id)
+        .where(Assignment.user_id == ctx.user.id, is_active(ctx.now))
+        .order_by(Assignment.application, Assignment.register_code)
+    )
+    active = [assignments.assignment_out(*row, ctx.now) for row in rows]
+    pending_rows = await ctx.session.execute(
+        workflow.filter_by_status(workflow.visible_statement(ctx), RequestStatus.PENDING, ctx.now)
+        .where(AccessRequest.requester_id == ctx.user.id)
+        .order_by(AccessRequest.created_at.desc())
+    )
+    pending = [workflow.request_out(row, ctx.now) for row in pending_rows]
+    organisations: dict[uuid.UUID, OrganisationRef] = {org.id: organisation_ref(org) for org in managed}
+    for assignment in active:
+        organisations.setdefault(assignment.organisation.id, assignment.organisation)
+    return Me(
+        id=ctx.user.id,
+        display_name=ctx.user.display_name,
+        email=ctx.user.email,
+        issuer=ctx.user.issuer,
+        subject=ctx.user.subject,
+        platform_admin=ctx.guard.allows_platform("organisation", "create"),
+        access_manager_of=[organisation_ref(org) for org in managed],
+        organisations=sorted(organisations.values(), key=lambda o: o.name.casefold()),
+        assignments=active,
+        pending_requests=pending,
+    )
