@@ -55,12 +55,14 @@ def _body_types() -> dict[str, type]:
     """operationId -> the type its handler reads the body into (a JSON body, or an OAuth form)."""
     from litestar.routes import HTTPRoute
 
+    from eam.http.handler_options import options_of
+
     app = create_app(Settings(), run_housekeeping=False)
     types: dict[str, type] = {}
     for route in app.routes:
         for handler in route.route_handlers if isinstance(route, HTTPRoute) else []:
             data = handler.parsed_fn_signature.parameters.get("data")
-            body = handler.opt.get("form") or (data.annotation if data is not None else None)
+            body = options_of(handler).form or (data.annotation if data is not None else None)
             if body is not None:
                 types[str(handler.operation_id)] = body
     return types
