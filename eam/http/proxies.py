@@ -2,7 +2,7 @@
 
 A proxy header is a claim by whoever sent it. ``X-Forwarded-For`` and ``X-Forwarded-Proto``
 are believed only when the TCP peer is listed in ``EAM_TRUSTED_PROXIES`` (IP addresses or CIDR
-networks); by default no peer is, so every request is counted, rate limited and logged under
+networks); by default no peer is, so every request is counted and rate limited under
 the address that actually connected. The client is then the right-most address in
 ``X-Forwarded-For`` that is not itself a trusted proxy (each proxy appends the address it saw;
 only what trusted proxies appended can be believed). RFC 7239 ``Forwarded`` is never read.
