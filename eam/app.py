@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, OAuthFlow, OAuthFlows, SecurityScheme
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
@@ -48,7 +49,8 @@ from eam.http.inputs import check_request
 from eam.http.context import provide_context
 from eam.http.openapi import document_errors
 from eam.http.problems import EXCEPTION_HANDLERS
-from eam.http.rate_limits import rate_limit_middleware
+from eam.http.proxies import client_address_middleware
+from eam.http.rate_limits import SharedRateLimitStore, rate_limit_middleware, rate_limit_stores
 
 API_DESCRIPTION = (
     "Entity access management for health-data platforms: organisations, access managers, "
@@ -70,6 +72,7 @@ def create_app(
     providers = {config.name: OidcProvider(config) for config in settings.oidc_providers}
     install_commit_hooks()
     install_key_change_hooks()
+    shared_store = SharedRateLimitStore.for_url(settings.redis_url) if settings.redis_url else None
     if token_sources is None:
         token_sources = [OidcTokenSource(provider, clock) for provider in providers.values()]
         if not settings.is_production and settings.dev_token_secret:
@@ -77,6 +80,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if shared_store is not None:
+            await check_shared_store(shared_store)
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         count_statements(engine)
         app.state.engine = engine
@@ -111,6 +116,8 @@ def create_app(
                     await asyncio.wait({running}, timeout=10)  # a background task never holds up shutdown
             await policy_sync.close()
             await engine.dispose()
+            if shared_store is not None:
+                await shared_store.close()
 
     state: dict[str, Any] = {
         "settings": settings,
@@ -146,6 +153,7 @@ def create_app(
         before_request=check_request,
         middleware=[HTTP_METRICS.middleware, *rate_limit_middleware(settings)],
         lifespan=[lifespan],
+        stores=rate_limit_stores(settings, shared_store),
         state=State(state),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -182,9 +190,19 @@ def create_app(
         logging_config=None,
     )
     document_errors(app, catalogue.application_codes, defined_scopes(authorizer.static_rules))
-    # Outermost, so unrouted requests (404, 405) get a request id and a log line too.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    # Outermost, so unrouted requests (404, 405) get a request id and a log line too; the client
+    # address is settled before anything (rate limits, logs) reads it.
+    app.asgi_handler = client_address_middleware(request_log_middleware(app.asgi_handler), settings)
     return app
+
+
+async def check_shared_store(store: SharedRateLimitStore) -> None:
+    """Refuse to start without the shared store: limits would silently stop holding."""
+    try:
+        await store.ping()
+    except (RedisError, OSError) as exc:
+        await store.close()
+        raise RuntimeError(f"cannot reach Redis at EAM_REDIS_URL ({type(exc).__name__}): is it running?") from exc
 
 
 def app_factory() -> Litestar:

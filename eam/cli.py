@@ -157,6 +157,9 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         workers=workers,
         log_config=log_config(settings),
         access_log=False,  # EAM writes its own request line, without query strings
+        # Proxy headers are EAM's to judge (EAM_TRUSTED_PROXIES), not uvicorn's: its default
+        # would believe X-Forwarded-For from any local process.
+        proxy_headers=False,
         # In-flight requests get this long to finish after SIGTERM before the worker stops.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

@@ -389,7 +389,7 @@ class LiveServer:
         self.settings = msgspec.structs.replace(settings, issuer=self.base_url)
         self.app = create_app(self.settings, clock=clock, run_housekeeping=False)
         self.clock = clock
-        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        self._server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 30

@@ -83,6 +83,8 @@ def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _con
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The engine. ``hide_parameters``: bound values (encrypted keys, secret digests, e-mails,
+    national-number hashes) never appear in SQLAlchemy's log lines or exception messages."""
     engine = _create_engine(url, pool_size=pool_size)
     event.listen(engine.sync_engine, "before_cursor_execute", _refuse_nul)
     return engine
@@ -90,7 +92,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def _create_engine(url: str, *, pool_size: int) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -111,7 +113,7 @@ def _create_engine(url: str, *, pool_size: int) -> AsyncEngine:
     # and SQLAlchemy invalidates the pool's older connections. No overflow: a worker never holds
     # more than ``pool_size`` connections (plus its LISTEN connection), so the budget is
     # workers x (EAM_DATABASE_POOL_SIZE + 1) per node against PostgreSQL's max_connections.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

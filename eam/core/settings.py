@@ -8,6 +8,7 @@ Every variable is documented in the README's configuration table.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -83,6 +84,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_sign_in_per_minute: int = 30
     rate_limit_tokens_per_minute: int = 600
     rate_limit_introspection_per_minute: int = 6000
+    #: Peers (IP addresses or CIDR networks) whose ``X-Forwarded-For``/``X-Forwarded-Proto`` are
+    #: believed (``EAM_TRUSTED_PROXIES``); by default none: every peer is the client itself.
+    trusted_proxies: tuple[str, ...] = ()
+    #: Redis for state shared by every worker and node (rate-limit counts); unset: per process.
+    redis_url: str | None = None
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -199,6 +205,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         elif env == "production":
             values["platform_admins"] = ()
+        if environ.get("EAM_TRUSTED_PROXIES", "").strip():
+            values["trusted_proxies"] = tuple(
+                entry.strip() for entry in environ["EAM_TRUSTED_PROXIES"].split(",") if entry.strip()
+            )
+        if environ.get("EAM_REDIS_URL", "").strip():
+            values["redis_url"] = environ["EAM_REDIS_URL"].strip()
         if "EAM_KEY_ENCRYPTION_KEY" in environ:
             values["key_encryption_keys"] = tuple(
                 key.strip() for key in environ["EAM_KEY_ENCRYPTION_KEY"].split(",") if key.strip()
@@ -257,6 +269,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             parsed = urlsplit(self.issuer)
             if parsed.scheme not in ("https", "http") or not parsed.netloc or parsed.query or parsed.fragment:
                 raise SettingsError("EAM_ISSUER must be an http(s) URL with no query or fragment (RFC 8414 section 2)")
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"EAM_TRUSTED_PROXIES must list IP addresses or CIDR networks, comma-separated, not {proxy!r}"
+                ) from None
+        if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise SettingsError("EAM_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         if not self.is_production:
             return
         problems = []

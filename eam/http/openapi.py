@@ -59,7 +59,7 @@ DESCRIPTIONS = {
     415: "The body's media type is not accepted",
     422: "The request is well-formed but not valid; `errors` lists each field",
     429: "Too many requests from this address; retry after `Retry-After` seconds",
-    503: "A dependency (the database, a login provider or the signing key) is not available",
+    503: "A dependency (the database, a login provider, the signing key or the rate-limit store) is not available; retry after `Retry-After` seconds",
 }
 
 _text = Schema(type=OpenAPIType.STRING)
@@ -102,7 +102,7 @@ OAUTH_ERROR = Schema(
 
 def _error(status: int, media_type: str, schema_name: str) -> OpenAPIResponse:
     headers = None
-    if status == 429:
+    if status in (429, 503):
         headers = {"Retry-After": OpenAPIHeader(schema=Schema(type=OpenAPIType.INTEGER), description="Seconds to wait")}
     if status == 415:
         headers = {
@@ -133,7 +133,9 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
     if set(parameters) - NOT_QUERY_PARAMETERS - set(route.path_parameters):
         problems.add(422)
     if options.rate_limit is not None:
-        problems.add(429)
+        problems |= {429, 503}  # 503: the shared rate-limit store (Redis) cannot be reached
+    if "ctx" in parameters or "db" in parameters:
+        problems.add(503)  # the database cannot be reached (lost, refused, or every connection busy)
     if options.form is not None:
         oauth |= {400, 401, 403}
         problems |= {413}

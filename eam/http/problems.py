@@ -8,13 +8,15 @@ status (RFC 9457 section 3.1.4), and validation problems list every field's prob
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any, get_args, get_origin
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.utils.scope.state import ScopeState
-from sqlalchemy.exc import IntegrityError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from eam.core.database import is_unique_violation
@@ -126,27 +128,97 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
     """
     if not is_unique_violation(exc):
         return handle_server_error(request, exc)
-    logger.info("integrity conflict on %s: %s", request.url.path, exc.orig)
+    # Not the driver's message: PostgreSQL's DETAIL repeats the conflicting values (an e-mail, a digest).
+    constraint = getattr(exc.orig, "constraint_name", None) or getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+    logger.info("integrity conflict on %s: %s %s", request.url.path, type(exc.orig).__name__, constraint or "")
     return problem_response(
         request, 409, "conflict", "Conflict with the current state", "a concurrent change conflicts with this one"
+    )
+
+
+def _unavailable(request: Request[Any, Any, Any], detail: str, retry_after: int) -> Response[dict[str, Any]]:
+    return problem_response(
+        request,
+        503,
+        "service-unavailable",
+        "The service cannot answer this now",
+        detail,
+        headers={"Retry-After": str(retry_after)},
     )
 
 
 def handle_pool_timeout(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[dict[str, Any]]:
     """Every database connection of this worker stayed busy for the pool timeout: try again."""
     logger.warning("no database connection free for %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        request,
-        503,
-        "service-unavailable",
-        "The service cannot answer this now",
-        "the service is busy; try again shortly",
-        headers={"Retry-After": "1"},
+    return _unavailable(request, "the service is busy; try again shortly", 1)
+
+
+#: SQLSTATE classes of a lost or refused connection (PostgreSQL appendix A): 08 connection
+#: exception, 53 insufficient resources (too many connections), 57P operator intervention
+#: (terminated by an administrator, shutting down, starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+#: OS errors of files, not of a network: a programming or deployment error, not an outage.
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` means the database cannot be reached now (at connect, mid-request or at
+    commit), as opposed to a statement the database refused."""
+    seen = 0
+    while exc is not None and seen < 5:  # the error, the driver's error beneath it, their causes
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, TimeoutError)):
+            return True
+        if isinstance(exc, OSError) and not isinstance(exc, _FILE_ERRORS):  # refused, reset, unreachable
+            return True
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        exc = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not exc else exc.__cause__
+        seen += 1
+    return False
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """Database lost or unreachable: 503 with ``Retry-After`` (RFC 9110 section 15.6.4); the pool
+    replaces invalidated connections at the next checkout. Anything else is a server error."""
+    if not database_unavailable(exc):
+        return handle_server_error(request, exc)
+    cause = (exc.orig.__cause__ or exc.orig) if isinstance(exc, DBAPIError) else exc
+    # The type and SQLSTATE only: a driver's message may quote the statement or its values.
+    logger.warning(
+        "database unavailable for %s %s: %s %s",
+        request.method,
+        request.url.path,
+        type(cause).__name__,
+        getattr(cause, "sqlstate", None) or "",
     )
+    return _unavailable(request, "the database cannot be reached; try again shortly", 5)
+
+
+def handle_redis_error(request: Request[Any, Any, Any], exc: RedisError) -> Response[dict[str, Any]]:
+    """The shared rate-limit store (``EAM_REDIS_URL``) cannot be reached: refuse rather than let
+    requests through uncounted."""
+    logger.warning("redis unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return _unavailable(request, "the rate-limit store cannot be reached; try again shortly", 5)
 
 
 def handle_server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if isinstance(exc, DBAPIError):
+        # The statement and where it failed, not the driver's message: that may quote a value
+        # ("invalid input syntax for type uuid: ...") which hide_parameters cannot hide.
+        logger.error(
+            "unhandled database error on %s %s: %s (SQLSTATE %s) in %s\nTraceback (most recent call last):\n%s",
+            request.method,
+            request.url.path,
+            type(exc.orig.__cause__ or exc.orig).__name__,  # the driver's own error class
+            getattr(exc.orig, "sqlstate", None) or "-",
+            exc.statement,
+            "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+        )
+    else:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "server-error", "Internal server error", None)
 
 
@@ -156,6 +228,10 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     IntegrityError: handle_integrity_error,
     PoolTimeout: handle_pool_timeout,
+    DBAPIError: handle_database_error,
+    DisconnectionError: handle_database_error,
+    OSError: handle_database_error,
+    RedisError: handle_redis_error,
     Exception: handle_server_error,
 }
 

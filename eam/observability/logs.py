@@ -66,8 +66,25 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: Libraries that print bound SQL values, result rows or raw protocol data below this level:
+#: aiosqlite logs every call with its arguments, SQLAlchemy's engine logs result rows at DEBUG,
+#: hpack decoded headers (Authorization). They never log below it, whatever EAM_LOG_LEVEL says.
+QUIETER_LIBRARIES = {"aiosqlite": "WARNING", "asyncpg": "INFO", "hpack": "WARNING", "httpcore": "INFO"}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _at_least(level: str, floor: str) -> str:
+    return max(level, floor, key=_LEVELS.index)
+
+
 def log_config(settings: Settings) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` document, also handed to uvicorn for each worker."""
+    """A ``logging.config.dictConfig`` document, also handed to uvicorn for each worker.
+
+    At DEBUG, SQLAlchemy's statements are logged (INFO, never rows); their parameters never are:
+    every engine has ``hide_parameters`` (:func:`eam.core.database.create_engine`).
+    """
+    libraries: dict[str, Any] = {name: {"level": _at_least(settings.log_level, floor)} for name, floor in QUIETER_LIBRARIES.items()}
+    libraries["sqlalchemy.engine"] = {"level": "INFO" if settings.log_level == "DEBUG" else "WARNING"}
     formatter: dict[str, Any]
     if settings.log_format == "json":
         formatter = {
@@ -99,6 +116,7 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": settings.log_level, "propagate": False},
             "uvicorn.error": {"level": settings.log_level},
+            **libraries,
         },
     }
 
