@@ -196,7 +196,7 @@ def policy() -> None:
 
 @policy.command("export")
 def policy_export() -> None:
-    """Print every policy in force as Casbin CSV (load it with policies/model.conf)."""
+    """Print every policy in force as Casbin CSV (load it with eam/policies/model.conf, or EAM_POLICIES_DIR's)."""
     from sqlalchemy import select
 
     from eam.authz.export import rules_in_force

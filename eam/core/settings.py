@@ -19,7 +19,8 @@ from cryptography.fernet import Fernet
 
 from eam.core.providers import OidcProviderConfig, parse_providers
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The shipped Casbin model, permissions and catalogue: package data, found wherever ``eam`` is installed.
+SHIPPED_POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 #: Development-only secrets: production refuses to start while any of these is configured.
 DEV_NATIONAL_NUMBER_KEY = "dev-only-national-number-key-do-not-use-in-production"
@@ -43,7 +44,7 @@ class SettingsError(Exception):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./eam.db"
-    policies_dir: Path = PROJECT_ROOT / "policies"
+    policies_dir: Path = SHIPPED_POLICIES_DIR
     national_number_key: str = DEV_NATIONAL_NUMBER_KEY
     dev_token_secret: str | None = DEV_TOKEN_SECRET
     dev_token_ttl_seconds: int = 3600
