@@ -101,6 +101,7 @@ def test_the_installed_wheel_migrates_and_serves_from_an_empty_folder(installed:
 
     migrated = subprocess.run([str(installed / "eam"), "migrate"], cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert migrated.returncode == 0, migrated.stderr
+    assert "migrated to" in migrated.stderr, migrated.stderr
 
     server = subprocess.Popen(
         [str(installed / "eam"), "serve", "--no-migrate"], cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -112,6 +113,7 @@ def test_the_installed_wheel_migrates_and_serves_from_an_empty_folder(installed:
     finally:
         server.terminate()
         stderr = server.communicate(timeout=30)[1]
+    assert "EAM starting: environment development" in stderr and "up to date at" in stderr, stderr
     assert list(folder.iterdir()) == [], "nothing written to the working folder"
 
     # EAM_POLICIES_DIR still overrides the shipped policies: a folder without a catalogue is refused.

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import msgspec
 from cryptography.fernet import Fernet
 
+from eam.core.database_url import DatabaseUrlError, normalise_database_url
 from eam.core.providers import OidcProviderConfig, parse_providers
 
 #: The shipped Casbin model, permissions and catalogue: package data, found wherever ``eam`` is installed.
@@ -159,6 +160,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
                 values[field] = environ[var]
+        if "database_url" in values:
+            try:
+                values["database_url"] = normalise_database_url(str(values["database_url"]))
+            except DatabaseUrlError as exc:
+                raise SettingsError(str(exc)) from None
         if "policies_dir" in values:
             values["policies_dir"] = Path(str(values["policies_dir"]))  # msgspec does not convert str to Path
         if "log_level" in values:
