@@ -123,12 +123,13 @@ def _listed(names: list[str], at_most: int = 5) -> str:
 def migrate(url: str, *, allow_foreign_tables: bool) -> tuple[DatabaseState, str]:
     """Check the database, apply the migrations, and say what happened (``migrated from 0004 to
     0006``, ``up to date at 0006``)."""
-    from eam.migrations import known_revision, newest_revision, upgrade
+    from eam.migrations import revisions, upgrade
 
     state = read_state(url)
     check_before_migrating(state, allow_foreign_tables=allow_foreign_tables)
-    newest = newest_revision()
-    if state.revision is not None and not known_revision(state.revision):
+    known = revisions()
+    newest = known[0]
+    if state.revision is not None and state.revision not in known:
         raise StartupRefused(
             f"the database is at revision {state.revision}, which this EAM does not know (newest: {newest}):"
             " a newer EAM migrated it; run that version"
@@ -148,15 +149,16 @@ def migrate(url: str, *, allow_foreign_tables: bool) -> tuple[DatabaseState, str
 
 def check_without_migrating(url: str) -> str:
     """The migration state of a database served without migrating; refuse one that needs migrations."""
-    from eam.migrations import known_revision, newest_revision
+    from eam.migrations import revisions
 
     state = read_state(url)
-    newest = newest_revision()
+    known = revisions()
+    newest = known[0]
     if state.revision is None:
         raise StartupRefused(f"the database {shown(url)} is not migrated: run 'eam migrate' first")
     if state.revision == newest:
         return f"up to date at {newest} (not migrated at start)"
-    if known_revision(state.revision):
+    if state.revision in known:
         raise StartupRefused(f"the database is at revision {state.revision}, this EAM needs {newest}: run 'eam migrate' first")
     return f"at revision {state.revision}, unknown to this EAM (newest: {newest}): a newer EAM migrated it"
 

@@ -28,14 +28,14 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def newest_revision() -> str | None:
-    """The head revision of the scripts this EAM ships."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def revisions() -> list[str]:
+    """The revisions of the scripts this EAM ships, newest first (one line of history)."""
+    return [script.revision for script in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()]
 
 
-def known_revision(revision: str) -> bool:
-    """Whether ``revision`` is one of the scripts' revisions (else a newer EAM wrote it)."""
-    return revision in {script.revision for script in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+def newest_revision() -> str:
+    """The head revision: where ``eam migrate`` takes a database."""
+    return revisions()[0]
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
