@@ -33,7 +33,7 @@ another port and the same database (node B):
    delta at node A's ``/metrics`` (all workers) divided by the requests (this includes what the
    request causes elsewhere on the node, e.g. the other worker reading the policy change log),
    and the mean ``sql_statements`` of the requests' own access-log lines;
-7. in this process: ``eam.authz.enforcer.Authorizer`` built from ``policies/model.conf`` and
+7. in this process: ``eam.authz.enforcer.Authorizer`` built from ``eam/policies/model.conf`` and
    ``permissions.csv`` and ``load_batch``-ed from the database (what each worker does at start-up;
    timed), then ``holds_register_access`` for a sample of users with active assignments, cold
    (first call per user: one indexed query) and warm (cached rows; median of many calls).
@@ -98,6 +98,7 @@ from _common import (  # noqa: E402
 )
 
 from eam.auth.dev_tokens import DEV_ISSUER  # noqa: E402
+from eam.core.settings import SHIPPED_POLICIES_DIR  # noqa: E402
 
 #: ``.venv/bin/eam`` as the README installs it (else the ``eam`` beside this interpreter).
 EAM = ROOT / ".venv" / "bin" / "eam"
@@ -491,7 +492,7 @@ class LockSampler:
 
 def request_kinds() -> list[dict]:
     """Every (application, register) of the catalogue file, each with the application's first profile."""
-    catalogue = tomllib.loads((ROOT / "policies" / "catalogue.toml").read_text(encoding="utf-8"))
+    catalogue = tomllib.loads((SHIPPED_POLICIES_DIR / "catalogue.toml").read_text(encoding="utf-8"))
     kinds = []
     for code, register in catalogue["registers"].items():
         for application in register["applications"]:
@@ -773,7 +774,7 @@ async def measure_decisions(database_url: str, dsn: str, sizing: Sizing, result:
         raise BenchError("no active assignment to decide on")
     rss_before = rss_mb()
     started = time.perf_counter()
-    authz = Authorizer(ROOT / "policies" / "model.conf", ROOT / "policies" / "permissions.csv")
+    authz = Authorizer(SHIPPED_POLICIES_DIR / "model.conf", SHIPPED_POLICIES_DIR / "permissions.csv")
     engine = create_engine(database_url, pool_size=2)
     try:
         sessionmaker = make_sessionmaker(engine)

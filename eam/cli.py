@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy import inspect
 
 from eam.core.settings import Settings, SettingsError
 
@@ -26,34 +25,32 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _database_is_new(url: str) -> bool:
-    from eam.core.database import create_engine
-
-    async def check() -> bool:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as connection:
-                tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-            return "alembic_version" not in tables
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(check())
-
-
 @click.group()
 def main() -> None:
     """EAM: entity access management for health-data platforms."""
 
 
+ALLOW_FOREIGN_TABLES = click.option(
+    "--allow-foreign-tables",
+    is_flag=True,
+    envvar="EAM_ALLOW_FOREIGN_TABLES",
+    help="Migrate a database that already holds other applications' tables (EAM_ALLOW_FOREIGN_TABLES=1).",
+)
+
+
 @main.command()
-def migrate() -> None:
+@ALLOW_FOREIGN_TABLES
+def migrate(allow_foreign_tables: bool) -> None:
     """Apply database migrations (Alembic) up to the newest revision."""
-    from eam.migrations import upgrade
+    from eam.core.database_url import shown
+    from eam.startup import StartupRefused, migrate as apply_migrations
 
     settings = _settings()
-    upgrade(settings.database_url)
-    click.echo("database is at the newest revision", err=True)
+    try:
+        _, outcome = apply_migrations(settings.database_url, allow_foreign_tables=allow_foreign_tables)
+    except StartupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"database {shown(settings.database_url)}: {outcome}", err=True)
 
 
 def _load_demo(settings: Settings) -> bool:
@@ -119,13 +116,17 @@ def _scale_demo(settings: Settings, scale: int, seed: int | None) -> Any:
 @click.option("--port", type=int, default=None, help="Port (EAM_PORT, default 8000).")
 @click.option("--workers", type=int, default=None, help="Worker processes (EAM_WORKERS, default 1).")
 @click.option("--migrate/--no-migrate", "run_migrations", default=None, help="Apply migrations first (default: in development).")
-def serve(host: str | None, port: int | None, workers: int | None, run_migrations: bool | None) -> None:
+@ALLOW_FOREIGN_TABLES
+def serve(host: str | None, port: int | None, workers: int | None, run_migrations: bool | None, allow_foreign_tables: bool) -> None:
     """Run the HTTP service. In development: migrate, and load demo data into a new database."""
+    import logging
+    import logging.config
+
     from eam.serving import serve as serve_workers
 
     from eam.catalogue.loader import CatalogueError, load_catalogue_file
-    from eam.migrations import upgrade
     from eam.observability.logs import log_config
+    from eam.startup import StartupRefused, check_without_migrating, migrate as apply_migrations, startup_line
 
     settings = _settings()
     try:
@@ -134,11 +135,18 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         raise click.ClickException(f"broken catalogue: {exc}") from None
     if run_migrations is None:
         run_migrations = not settings.is_production
-    if run_migrations:
-        new = _database_is_new(settings.database_url)
-        upgrade(settings.database_url)
-        if new and not settings.is_production and _load_demo(settings):
-            click.echo("new database: demo data loaded (users admin, alice, bob, carol, dave, erin)", err=True)
+    try:
+        if run_migrations:
+            state, migrations = apply_migrations(settings.database_url, allow_foreign_tables=allow_foreign_tables)
+        else:
+            migrations = check_without_migrating(settings.database_url)
+    except StartupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if run_migrations and state.revision is None and not settings.is_production and _load_demo(settings):
+        click.echo("new database: demo data loaded (users admin, alice, bob, carol, dave, erin)", err=True)
+    logging.config.dictConfig(log_config(settings))
+    message, fields = startup_line(settings, migrations, os.environ.get("EAM_DATABASE_URL"))
+    logging.getLogger("eam.startup").info(message, extra=fields)
     # The app reads its settings again in each worker: pass the flags on, so that the default
     # issuer URL (EAM_ISSUER unset) names the address actually served.
     if host:
@@ -199,7 +207,7 @@ def policy() -> None:
 
 @policy.command("export")
 def policy_export() -> None:
-    """Print every policy in force as Casbin CSV (load it with policies/model.conf)."""
+    """Print every policy in force as Casbin CSV (load it with eam/policies/model.conf, or EAM_POLICIES_DIR's)."""
     from sqlalchemy import select
 
     from eam.authz.export import rules_in_force

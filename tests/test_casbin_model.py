@@ -16,13 +16,13 @@ import pytest
 from casbin.model import Model
 
 from eam.authz.enforcer import read_permissions
-from eam.core.settings import PROJECT_ROOT
+from eam.core.settings import SHIPPED_POLICIES_DIR
 from tests.conftest import Api
 from tests.node import npm_ci
 
-MODEL = PROJECT_ROOT / "policies" / "model.conf"
-PERMISSIONS = PROJECT_ROOT / "policies" / "permissions.csv"
-NODE_DIR = PROJECT_ROOT / "tests" / "casbin_node"
+MODEL = SHIPPED_POLICIES_DIR / "model.conf"
+PERMISSIONS = SHIPPED_POLICIES_DIR / "permissions.csv"
+NODE_DIR = Path(__file__).resolve().parent / "casbin_node"
 
 AM, OTHER_AM, ADMIN, EMPLOYEE = "user:am", "user:other-am", "user:admin", "user:employee"
 

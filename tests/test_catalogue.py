@@ -10,10 +10,10 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.catalogue.loader import CatalogueError, load_catalogue_file
-from eam.core.settings import PROJECT_ROOT, Settings
+from eam.core.settings import SHIPPED_POLICIES_DIR, Settings
 from tests.conftest import Api, assert_problem, casbin_rows
 
-SHIPPED = PROJECT_ROOT / "policies" / "catalogue.toml"
+SHIPPED = SHIPPED_POLICIES_DIR / "catalogue.toml"
 BASE = """\
 # A small catalogue for the loader tests.
 # Each broken variant below changes one thing in it.
@@ -117,7 +117,7 @@ def policies_dir(directory: Path, catalogue_text: str) -> Path:
     """A policies directory with the shipped Casbin files and the given catalogue."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("model.conf", "permissions.csv"):
-        shutil.copy(PROJECT_ROOT / "policies" / name, directory / name)
+        shutil.copy(SHIPPED_POLICIES_DIR / name, directory / name)
     (directory / "catalogue.toml").write_text(catalogue_text, encoding="utf-8")
     return directory
 

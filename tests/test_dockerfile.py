@@ -98,7 +98,7 @@ def test_no_build_tools_and_nothing_but_the_built_venv_copied_from_the_build_sta
     copied = [instruction for instruction in _final("COPY") if any(flag.startswith("--from=") for flag in instruction.flags)]
     assert [instruction.value for instruction in copied] == [("/opt/venv", "/opt/venv")]
     sources = {instruction.value[0] for instruction in _final("COPY") if not instruction.flags}
-    assert sources == {"policies", "migrations"}, "only the app's data files besides the venv"
+    assert sources == set(), "policies and migrations are package data, inside the venv"
 
 
 def test_no_secrets_are_baked_in() -> None:
@@ -111,7 +111,7 @@ def test_no_secrets_are_baked_in() -> None:
     ignored = [line for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     assert ignored[0] == "*", "the build context admits only what is listed"
     admitted = {line.lstrip("!").rstrip("/") for line in ignored if line.startswith("!")}
-    assert admitted == {"pyproject.toml", "README.md", "eam", "policies", "migrations"}
+    assert admitted == {"pyproject.toml", "README.md", "eam"}
 
 
 def test_healthcheck_asks_readiness_and_the_command_serves_without_migrating() -> None:
@@ -142,16 +142,22 @@ def _build_context(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def image_root(tmp_path: Path) -> Path:
-    """The final stage as the image has it: the package built and installed (not editable) from
-    the build context, like the build stage's ``pip install .``, beside the COPY'd data files."""
+    """The final stage as the image has it: an empty working directory, and the package built as a
+    wheel from the build context and installed (not editable), like the build stage's ``pip wheel``
+    and ``pip install``."""
+    (build,) = [run for run in _stages()[0] if run.cmd == "RUN" and "pip wheel" in " ".join(run.value)]
+    assert "pip install --no-cache-dir /wheels/eam-" in " ".join(build.value), build.original
     app = tmp_path / "app"
     app.mkdir()
-    for copy in _final("COPY"):
-        if not copy.flags:
-            source, target = copy.value
-            shutil.copytree(ROOT / source, app / target)
+    pip = [sys.executable, "-m", "pip", "--quiet"]
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "--wheel-dir", str(tmp_path / "wheels"), str(_build_context(tmp_path))],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "wheels").glob("eam-*.whl")
     installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(tmp_path / "site"), str(_build_context(tmp_path))],
+        [*pip, "install", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert installed.returncode == 0, installed.stderr
@@ -168,8 +174,8 @@ def test_the_image_layout_migrates_serves_and_passes_its_own_healthcheck(image_r
     env["PYTHONPATH"] = str(site)
     port = free_port()
     env.update(EAM_PORT=str(port), EAM_HOST="127.0.0.1", EAM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'eam.db'}")
-    assert env["EAM_POLICIES_DIR"] == "/app/policies"
-    env.update(EAM_POLICIES_DIR=str(image_root / "policies"), EAM_MIGRATIONS_DIR=str(image_root / "migrations"))
+    # No folder settings: the installed package finds its own policies and migrations.
+    assert not {"EAM_POLICIES_DIR", "EAM_MIGRATIONS_DIR"} & set(env)
     where = subprocess.run(["python", "-c", "import eam; print(eam.__file__)"], cwd=image_root, env=env, capture_output=True, text=True, check=True)
     assert where.stdout.strip() == str(site / "eam" / "__init__.py")
     (command,) = _final("CMD")

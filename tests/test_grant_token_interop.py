@@ -36,13 +36,12 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.core.database import create_engine, make_sessionmaker, transaction
-from eam.core.settings import PROJECT_ROOT
 from eam.runtime import build_services
 from eam.signing_keys.keyring import KeyRing
 from eam.verifier import AccessDenied, JWKSCache, TokenRefused, Verifier
 from tests.node import npm_ci
 
-NODE_DIR = PROJECT_ROOT / "tests" / "jose_node"
+NODE_DIR = Path(__file__).resolve().parent / "jose_node"
 ALGORITHMS = ("ES256", "RS256", "EdDSA")
 AUDIENCE = "healthstat"
 LEEWAY = 30  # the same clock tolerance for both verifiers

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from eam.core.settings import PROJECT_ROOT
+from eam.core.settings import SHIPPED_POLICIES_DIR
 from tests.conftest import free_port, reset_postgres, token, wait_until_serving
 from tests.test_operations import EamServe
 
@@ -50,7 +50,7 @@ class LoggedEamServe(EamServe):
 
     def __init__(self, tmp_path: Path, **env: str) -> None:
         environ = {key: value for key, value in os.environ.items() if not key.startswith("EAM_")}
-        environ.update(EAM_POLICIES_DIR=str(PROJECT_ROOT / "policies"), **env)
+        environ.update(EAM_POLICIES_DIR=str(SHIPPED_POLICIES_DIR), **env)
         self.base = f"http://127.0.0.1:{free_port()}"
         self.log = tmp_path / "stderr.log"
         command = [sys.executable, "-m", "eam", "serve", "--port", self.base.rsplit(":", 1)[1]]

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from eam.app import create_app
-from eam.core.settings import PROJECT_ROOT, Settings
+from eam.core.settings import Settings
+
+COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
 
 def test_committed_openapi_matches_the_served_schema() -> None:
     served = create_app(Settings(), run_housekeeping=False).openapi_schema.to_schema()
-    committed = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    committed = json.loads(COMMITTED.read_text())
     assert committed == json.loads(json.dumps(served)), "regenerate with: eam openapi > openapi/openapi.json"
 
 
@@ -21,12 +24,12 @@ async def test_the_served_document_is_the_committed_one() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://eam.test") as http:
         response = await http.get("/schema/openapi.json")
     assert response.status_code == 200, response.text
-    committed = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    committed = json.loads(COMMITTED.read_text())
     assert response.json() == committed
 
 
 def test_every_error_response_is_a_documented_problem() -> None:
-    schema = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    schema = json.loads(COMMITTED.read_text())
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             if method not in {"get", "post", "patch", "put", "delete"}:
@@ -45,7 +48,7 @@ def test_every_error_response_is_a_documented_problem() -> None:
 
 
 def test_every_operation_has_a_stable_operation_id() -> None:
-    schema = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    schema = json.loads(COMMITTED.read_text())
     ids = [op["operationId"] for path in schema["paths"].values() for op in path.values() if isinstance(op, dict) and "operationId" in op]
     operations = [op for path in schema["paths"].values() for key, op in path.items() if key in {"get", "post", "patch", "delete", "put"}]
     assert len(ids) == len(operations) == len(set(ids))
@@ -74,7 +77,7 @@ def test_every_request_body_has_an_example_its_schema_and_its_handler_accept() -
     import jsonschema_rs
     import msgspec
 
-    document = json.loads((PROJECT_ROOT / "openapi" / "openapi.json").read_text())
+    document = json.loads(COMMITTED.read_text())
     body_types = _body_types()
     checked = set()
     for item in document["paths"].values():

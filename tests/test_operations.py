@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from eam.app import create_app
 from eam.observability.logs import redact
-from eam.core.settings import PROJECT_ROOT, Settings, SettingsError
+from eam.core.settings import SHIPPED_POLICIES_DIR, Settings, SettingsError
 from tests.conftest import Api, Clock, assert_problem, free_port, serve_in_process, token, wait_until_serving
 
 NATIONAL_NUMBER = "85073003328"
@@ -65,7 +65,7 @@ class EamServe:
 
     def __init__(self, tmp_path: Path, *args: str, **env: str) -> None:
         environ = {key: value for key, value in os.environ.items() if not key.startswith("EAM_")}
-        environ.update(EAM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'eam.db'}", EAM_POLICIES_DIR=str(PROJECT_ROOT / "policies"))
+        environ.update(EAM_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'eam.db'}", EAM_POLICIES_DIR=str(SHIPPED_POLICIES_DIR))
         environ.update(env)
         self.base = f"http://127.0.0.1:{free_port()}"
         command = [sys.executable, "-m", "eam", "serve", "--port", self.base.rsplit(":", 1)[1], *args]
@@ -454,7 +454,7 @@ def test_operations_settings_are_read_from_the_environment() -> None:
     assert limits == (0, 7, 9)
     assert Settings.from_env({"EAM_SHUTDOWN_GRACE_SECONDS": "45"}).shutdown_grace_seconds == 45
     defaults = Settings.from_env({})
-    assert (defaults.log_format, defaults.log_level, defaults.policies_dir) == ("json", "INFO", PROJECT_ROOT / "policies")
+    assert (defaults.log_format, defaults.log_level, defaults.policies_dir) == ("json", "INFO", SHIPPED_POLICIES_DIR)
 
 
 # --- 6. graceful shutdown -------------------------------------------------------------------

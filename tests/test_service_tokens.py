@@ -1,6 +1,6 @@
 """Service tokens: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4) for EAM's own API.
 
-Scopes are Casbin roles (``scope:<name>`` in policies/permissions.csv) a client holds through
+Scopes are Casbin roles (``scope:<name>`` in eam/policies/permissions.csv) a client holds through
 ``g, client:<id>, scope:<name>, *`` rows. A call with a service token needs a scope the token
 carries *and* the client still holds; a service token never stands for a person.
 """
@@ -29,7 +29,7 @@ from eam.app import create_app
 from eam.authz.enforcer import read_permissions
 from eam.migrations import upgrade
 from eam.authz.vocabulary import defined_scopes
-from eam.core.settings import PROJECT_ROOT, Settings
+from eam.core.settings import SHIPPED_POLICIES_DIR, Settings
 from eam.verifier import TokenRefused, Verifier
 from tests.conftest import POSTGRES_URL, Api, Clock, assert_problem, casbin_rows, error_fields, serve_in_process, token
 from tests.test_oauth import assert_oauth_error, basic, carol_token, exchange, exchange_form, introspect
@@ -37,7 +37,7 @@ from tests.test_service_clients import cli_env, database_rows, eam  # noqa: F401
 
 CLIENT_CREDENTIALS = "client_credentials"
 SERVICE_AUDIENCE = "urn:eam:api"
-DEFINED = defined_scopes(read_permissions(PROJECT_ROOT / "policies" / "permissions.csv"))
+DEFINED = defined_scopes(read_permissions(SHIPPED_POLICIES_DIR / "permissions.csv"))
 
 
 # --- helpers -----------------------------------------------------------------------------

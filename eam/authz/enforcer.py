@@ -2,7 +2,7 @@
 
 What a worker holds, and why it stays small at a million assignments:
 
-- **API permissions** (``p`` rows of ``policies/permissions.csv`` and the ``g`` rows: roles per
+- **API permissions** (``p`` rows of ``eam/policies/permissions.csv`` and the ``g`` rows: roles per
   organisation, scopes, admins) live in one Casbin enforcer, loaded in one batch through
   Casbin's adapter path at start-up and then changed row by row from the change log. Their
   number grows with organisations and clients, not with assignments. Decisions are cached until

@@ -1,4 +1,4 @@
-"""Every rule in force, as Casbin CSV rows for ``policies/model.conf`` (``eam policy export``).
+"""Every rule in force, as Casbin CSV rows for ``eam/policies/model.conf`` (``eam policy export``).
 
 The permission file, the stored rows (streamed from the database: at a million assignments
 they are not held in memory anywhere) and the platform admins named in the configuration.

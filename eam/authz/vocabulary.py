@@ -1,6 +1,6 @@
 """EAM's Casbin vocabulary: the only code that names subjects, domains, objects and row shapes.
 
-``policies/model.conf`` explains the model; this module is its dictionary. Feature code asks
+``eam/policies/model.conf`` explains the model; this module is its dictionary. Feature code asks
 :class:`eam.authz.policy_store.PolicyStore` to grant or revoke and never builds a row itself.
 
 Rows (``ptype, v0..v5`` in ``casbin_rule``):

@@ -1,4 +1,4 @@
-"""Load and validate ``policies/catalogue.toml``.
+"""Load and validate ``eam/policies/catalogue.toml``.
 
 Any problem stops start-up with a :class:`CatalogueError` naming the file and the line, so a
 broken catalogue never reaches production half-applied.

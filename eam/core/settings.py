@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 import msgspec
 from cryptography.fernet import Fernet
 
+from eam.core.database_url import DatabaseUrlError, normalise_database_url
 from eam.core.providers import OidcProviderConfig, parse_providers
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: The shipped Casbin model, permissions and catalogue: package data, found wherever ``eam`` is installed.
+SHIPPED_POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 #: Development-only secrets: production refuses to start while any of these is configured.
 DEV_NATIONAL_NUMBER_KEY = "dev-only-national-number-key-do-not-use-in-production"
@@ -44,7 +46,7 @@ class SettingsError(Exception):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./eam.db"
-    policies_dir: Path = PROJECT_ROOT / "policies"
+    policies_dir: Path = SHIPPED_POLICIES_DIR
     national_number_key: str = DEV_NATIONAL_NUMBER_KEY
     dev_token_secret: str | None = DEV_TOKEN_SECRET
     dev_token_ttl_seconds: int = 3600
@@ -164,6 +166,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
                 values[field] = environ[var]
+        if "database_url" in values:
+            try:
+                values["database_url"] = normalise_database_url(str(values["database_url"]))
+            except DatabaseUrlError as exc:
+                raise SettingsError(str(exc)) from None
         if "policies_dir" in values:
             values["policies_dir"] = Path(str(values["policies_dir"]))  # msgspec does not convert str to Path
         if "log_level" in values:

@@ -1,6 +1,6 @@
 """Which scopes a service client holds, kept as Casbin rows like every other permission.
 
-A scope is a role defined in ``policies/permissions.csv``. A client holds it through a grouping
+A scope is a role defined in ``eam/policies/permissions.csv``. A client holds it through a grouping
 row that :class:`eam.authz.policy_store.PolicyStore` writes in the same transaction as the
 decision that grants it. A service token names the scopes it was issued with (RFC 6749 section
 3.3); a call is allowed when Casbin allows it to the client *and* to one of the token's scopes
