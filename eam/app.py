@@ -46,7 +46,8 @@ from eam.observability.metrics import HTTP_METRICS, count_statements, install_co
 from eam.observability.routes import metrics
 from eam.http.inputs import check_request
 from eam.http.context import provide_context
-from eam.http.openapi import document_errors
+from eam.core.times import TYPE_DECODERS
+from eam.http.openapi import InstantSchema, document_errors
 from eam.http.problems import EXCEPTION_HANDLERS
 from eam.http.rate_limits import rate_limit_middleware
 
@@ -148,6 +149,8 @@ def create_app(
         lifespan=[lifespan],
         state=State(state),
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=TYPE_DECODERS,
+        plugins=[InstantSchema()],
         openapi_config=OpenAPIConfig(
             title="EAM",
             version="0.1.0",

@@ -6,6 +6,7 @@ import json
 
 from eam.app import create_app
 from eam.core.settings import PROJECT_ROOT, Settings
+from eam.core.times import dec_hook
 
 
 def test_committed_openapi_matches_the_served_schema() -> None:
@@ -87,7 +88,7 @@ def test_every_request_body_has_an_example_its_schema_and_its_handler_accept() -
                     errors = [error.message for error in validator.iter_errors(example["value"])]
                     assert not errors, (operation["operationId"], errors)
                     body_type = body_types[operation["operationId"]]
-                    msgspec.convert(example["value"], body_type, strict=False)
+                    msgspec.convert(example["value"], body_type, strict=False, dec_hook=dec_hook)
                 checked.add(operation["operationId"])
     assert checked == set(body_types), set(body_types) ^ checked
     assert len(checked) >= 17

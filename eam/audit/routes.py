@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from eam.authz.vocabulary import org_domain
 from eam.core.errors import Forbidden
 from eam.core.context import Context
 from eam.core.paging import Page, fetch_page
+from eam.core.times import Instant
 from eam.http.paging import Cursor, Limit
 
 
@@ -31,8 +31,8 @@ class AuditController(Controller):
         action: Annotated[str | None, Parameter(max_length=64, description="e.g. access_request.approved")] = None,
         target_id: Annotated[str | None, Parameter(max_length=64)] = None,
         actor_id: uuid.UUID | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
+        since: Annotated[Instant | None, Parameter(description="Events at or after this time")] = None,
+        until: Annotated[Instant | None, Parameter(description="Events before this time")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[AuditEventOut]:

@@ -17,6 +17,7 @@ from litestar.utils.scope.state import ScopeState
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from eam.core.times import dec_hook
 from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
 logger = logging.getLogger("eam")
@@ -197,7 +198,7 @@ def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$")
             errors.extend(collect_errors(nested, raw[name], field_path))
             continue
         try:
-            msgspec.convert(raw[name], field.type, strict=False)
+            msgspec.convert(raw[name], field.type, strict=False, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
             message = str(exc)
             suffix = message.rfind(" - at `$")
@@ -207,7 +208,7 @@ def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$")
             errors.append(FieldError(field_path, message))
     if not errors:
         try:
-            msgspec.convert(raw, struct_type, strict=False)
+            msgspec.convert(raw, struct_type, strict=False, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
             errors.append(FieldError(path, str(exc)))
     return errors
