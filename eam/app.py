@@ -47,6 +47,7 @@ from eam.observability.routes import metrics
 from eam.http.inputs import check_request
 from eam.http.context import provide_context
 from eam.core.times import TYPE_DECODERS
+from eam.service_clients.scopes import SCOPE_OPERATIONS
 from eam.http.openapi import InstantSchema, document_errors
 from eam.http.problems import EXCEPTION_HANDLERS
 from eam.http.rate_limits import rate_limit_middleware
@@ -169,7 +170,7 @@ def create_app(
                         flows=OAuthFlows(
                             client_credentials=OAuthFlow(
                                 token_url="/oauth2/token",
-                                scopes={scope: f"Casbin scope {scope}" for scope in defined_scopes(authorizer.static_rules)},
+                                scopes={scope: scope_description(scope) for scope in defined_scopes(authorizer.static_rules)},
                             )
                         ),
                     ),
@@ -188,6 +189,11 @@ def create_app(
     # Outermost, so unrouted requests (404, 405) get a request id and a log line too.
     app.asgi_handler = request_log_middleware(app.asgi_handler)
     return app
+
+
+def scope_description(scope: str) -> str:
+    operations = SCOPE_OPERATIONS.get(scope)
+    return f"Casbin scope {scope}: {', '.join(operations)}" if operations else f"Casbin scope {scope}"
 
 
 def app_factory() -> Litestar:
