@@ -47,7 +47,9 @@ from eam.observability.metrics import HTTP_METRICS, count_statements, install_co
 from eam.observability.routes import metrics
 from eam.http.inputs import check_request
 from eam.http.context import provide_context
-from eam.http.openapi import document_errors
+from eam.core.times import TYPE_DECODERS
+from eam.service_clients.scopes import SCOPE_OPERATIONS
+from eam.http.openapi import InstantSchema, document_errors
 from eam.http.problems import EXCEPTION_HANDLERS
 from eam.http.proxies import client_address_middleware
 from eam.http.rate_limits import SharedRateLimitStore, rate_limit_middleware, rate_limit_stores
@@ -156,6 +158,8 @@ def create_app(
         stores=rate_limit_stores(settings, shared_store),
         state=State(state),
         request_max_body_size=settings.max_body_bytes,
+        type_decoders=TYPE_DECODERS,
+        plugins=[InstantSchema()],
         openapi_config=OpenAPIConfig(
             title="EAM",
             version="0.1.0",
@@ -174,7 +178,7 @@ def create_app(
                         flows=OAuthFlows(
                             client_credentials=OAuthFlow(
                                 token_url="/oauth2/token",
-                                scopes={scope: f"Casbin scope {scope}" for scope in defined_scopes(authorizer.static_rules)},
+                                scopes={scope: scope_description(scope) for scope in defined_scopes(authorizer.static_rules)},
                             )
                         ),
                     ),
@@ -203,6 +207,11 @@ async def check_shared_store(store: SharedRateLimitStore) -> None:
     except (RedisError, OSError) as exc:
         await store.close()
         raise RuntimeError(f"cannot reach Redis at EAM_REDIS_URL ({type(exc).__name__}): is it running?") from exc
+
+
+def scope_description(scope: str) -> str:
+    operations = SCOPE_OPERATIONS.get(scope)
+    return f"Casbin scope {scope}: {', '.join(operations)}" if operations else f"Casbin scope {scope}"
 
 
 def app_factory() -> Litestar:

@@ -584,6 +584,15 @@ def code_flow_tokens(
         )
 
 
+def _sign_out_flow(start_url: str, method: str, max_steps: int) -> tuple[_Flow, list[tuple[str, str]]]:
+    confirmed_at: list[tuple[str, str]] = []  # origin of the provider, once its form is submitted
+
+    def stop(here: str, location: str) -> bool:
+        return bool(confirmed_at) and _origin(here) == confirmed_at[0] and _origin(location) != confirmed_at[0]
+
+    return _browse(start_url, {"logout": "yes"}, stop, max_steps, method), confirmed_at
+
+
 def browser_sign_out(http: httpx.Client, start_url: str, *, method: str = "GET", max_steps: int = 20) -> httpx.Response:
     """Follow an RP-initiated logout from ``start_url`` (an EAM logout URL requested with ``method``,
     e.g. ``POST /auth/logout``, or the provider's end_session_endpoint URL), confirm the provider's
@@ -591,16 +600,25 @@ def browser_sign_out(http: httpx.Client, start_url: str, *, method: str = "GET",
     the post_logout_redirect_uri, NOT followed), or the provider's last page ("Sign-out Success") when
     it does not send the browser back.
     """
-    confirmed_at: list[tuple[str, str]] = []  # origin of the provider, once its form is submitted
-
-    def stop(here: str, location: str) -> bool:
-        return bool(confirmed_at) and _origin(here) == confirmed_at[0] and _origin(location) != confirmed_at[0]
-
-    flow = _browse(start_url, {"logout": "yes"}, stop, max_steps, method)
+    flow, confirmed_at = _sign_out_flow(start_url, method, max_steps)
     try:
         verb, url, data = next(flow)
         while True:
             response = http.request(verb, url, data=data, follow_redirects=False)
+            verb, url, data = flow.send(response)
+            if data is not None and not confirmed_at:  # a form submission
+                confirmed_at.append(_origin(url))
+    except StopIteration as done:
+        return done.value
+
+
+async def browser_sign_out_async(http: httpx.AsyncClient, start_url: str, *, method: str = "GET", max_steps: int = 20) -> httpx.Response:
+    """:func:`browser_sign_out` for an ``httpx.AsyncClient``."""
+    flow, confirmed_at = _sign_out_flow(start_url, method, max_steps)
+    try:
+        verb, url, data = next(flow)
+        while True:
+            response = await http.request(verb, url, data=data, follow_redirects=False)
             verb, url, data = flow.send(response)
             if data is not None and not confirmed_at:  # a form submission
                 confirmed_at.append(_origin(url))

@@ -23,6 +23,7 @@ from tests.oidc import (
     EAM_API_RESOURCE,
     OidcProvider,
     browser_sign_in_async,
+    browser_sign_out_async,
     forge_id_token,
     generate_signing_jwks,
     unsigned_token,
@@ -149,9 +150,15 @@ async def test_logout_ends_the_session_and_sends_the_browser_to_the_provider(bro
     token = browser.cookies.get("eam_session")
     out = await browser.post(f"{EAM}/auth/logout")
     assert out.status_code == 303, out.text
-    assert out.headers["location"].startswith(provider.discovery()["end_session_endpoint"])
-    assert "id_token_hint=" in out.headers["location"]
+    location = httpx.URL(out.headers["location"])
+    assert str(location).startswith(provider.discovery()["end_session_endpoint"])
+    # RP-Initiated Logout 1.0 section 2: the client is named; no ID token is kept to hint with.
+    assert location.params["client_id"] == provider.client_id and "id_token_hint" not in location.params
+    assert location.params["post_logout_redirect_uri"] == f"{EAM}/auth/logged-out"
     assert_problem(await browser.get(f"{EAM}/v1/me", headers={"Cookie": f"eam_session={token}"}))
+    # The provider accepts it: after its confirmation form it sends the browser back to EAM.
+    back = await browser_sign_out_async(browser, str(location))
+    assert back.is_redirect and back.headers["location"].startswith(f"{EAM}/auth/logged-out"), back.text[:500]
 
 
 async def test_later_sign_ins_update_the_name_but_not_the_identity_link(browser: httpx.AsyncClient, provider: OidcProvider) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from eam.app import create_app
 from eam.core.settings import Settings
+from eam.core.times import dec_hook
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
@@ -92,7 +93,7 @@ def test_every_request_body_has_an_example_its_schema_and_its_handler_accept() -
                     errors = [error.message for error in validator.iter_errors(example["value"])]
                     assert not errors, (operation["operationId"], errors)
                     body_type = body_types[operation["operationId"]]
-                    msgspec.convert(example["value"], body_type, strict=False)
+                    msgspec.convert(example["value"], body_type, strict=False, dec_hook=dec_hook)
                 checked.add(operation["operationId"])
     assert checked == set(body_types), set(body_types) ^ checked
     assert len(checked) >= 17

@@ -10,7 +10,7 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from eam.auth.models import BrowserSession, LoginAttempt
-from eam.auth.sessions import SESSION_COOKIE, token_hash
+from eam.auth.sessions import SESSION_COOKIE, seal, token_hash
 from eam.core.database import transaction
 from eam.jobs import FORGET_SIGN_INS
 from tests.conftest import run_jobs
@@ -25,13 +25,13 @@ async def _seed(app: Litestar, api: Api, clock: Clock) -> None:
             session.add(
                 BrowserSession(
                     token_hash=token_hash(token), user_id=uuid.UUID(me["id"]), provider="national",
-                    id_token=None, created_at=clock.now - 2 * hour, expires_at=expires_at,
+                    created_at=clock.now - 2 * hour, expires_at=expires_at,
                 )
             )
         for state, expires_at in (("expired-attempt", clock.now - hour), ("live-attempt", clock.now + hour)):
             session.add(
                 LoginAttempt(
-                    state=state, provider="national", nonce="n", code_verifier="v" * 43,
+                    state_hash=token_hash(state), provider="national", sealed=seal(state, {"nonce": "n", "code_verifier": "v" * 43}),
                     return_to="/v1/me", created_at=clock.now - 2 * hour, expires_at=expires_at,
                 )
             )
@@ -40,7 +40,7 @@ async def _seed(app: Litestar, api: Api, clock: Clock) -> None:
 async def _remaining(app: Litestar) -> tuple[set[str], set[str]]:
     async with transaction(app.state.sessionmaker, read_only=True) as session:
         sessions = set(await session.scalars(select(BrowserSession.token_hash)))
-        attempts = set(await session.scalars(select(LoginAttempt.state)))
+        attempts = set(await session.scalars(select(LoginAttempt.state_hash)))
     return sessions, attempts
 
 
@@ -54,7 +54,7 @@ async def test_the_sweep_deletes_expired_sessions_and_sign_ins_only(app: Litesta
     assert (await _me_by_cookie(client, "live-session")).status_code == 200
 
     assert await run_jobs(app.state.services, FORGET_SIGN_INS) == (2,)
-    assert await _remaining(app) == ({token_hash("live-session")}, {"live-attempt"})
+    assert await _remaining(app) == ({token_hash("live-session")}, {token_hash("live-attempt")})
     assert (await _me_by_cookie(client, "live-session")).status_code == 200
     assert await run_jobs(app.state.services, FORGET_SIGN_INS) == (0,)
 

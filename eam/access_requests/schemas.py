@@ -6,6 +6,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from eam.core.times import Instant
 from eam.catalogue.schemas import ApplicationCode, Profile, RegisterCode
 from eam.organisations.schemas import OrganisationRef
 from eam.users.schemas import UserRef
@@ -21,7 +22,8 @@ Justification = Annotated[
 ]
 Comment = Annotated[str, msgspec.Meta(max_length=2000)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000, examples=["Not part of the study team."])]
-FutureTime = Annotated[dt.datetime, msgspec.Meta(tz=True, description="UTC offset required.")]
+#: A time a client sets (an end, a start): see :class:`eam.core.times.Instant`.
+FutureTime = Instant
 RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "expired"]
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from eam.audit.schemas import AuditEventOut
 from eam.audit.service import AuditFilter
 from eam.core.context import Context
 from eam.core.paging import Page
+from eam.core.times import Instant
 from eam.http.paging import Cursor, Limit
 
 
@@ -29,8 +29,8 @@ class AuditController(Controller):
         action: Annotated[str | None, Parameter(max_length=64, description="e.g. access_request.approved")] = None,
         target_id: Annotated[str | None, Parameter(max_length=64)] = None,
         actor_id: uuid.UUID | None = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
+        since: Annotated[Instant | None, Parameter(description="Events at or after this time")] = None,
+        until: Annotated[Instant | None, Parameter(description="Events before this time")] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[AuditEventOut]:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from eam.core.audit import Auditor
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.auth.oidc import OidcProvider
-from eam.auth.sessions import token_hash
+from eam.auth.sessions import seal, token_hash, unseal
 from eam.core.database import transaction
 from eam.core.errors import FieldError, Unauthenticated, ValidationFailed
 from eam.core.settings import Settings
@@ -92,10 +92,9 @@ async def begin_login(
         await session.execute(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
         session.add(
             LoginAttempt(
-                state=state,
+                state_hash=token_hash(state),
                 provider=provider.name,
-                nonce=nonce,
-                code_verifier=verifier,
+                sealed=seal(state, {"nonce": nonce, "code_verifier": verifier}),
                 return_to=return_to,
                 created_at=now,
                 expires_at=now + ATTEMPT_TTL,
@@ -114,7 +113,9 @@ async def complete_login(
     http_request_id: str,
 ) -> tuple[str, str]:
     """Finish a sign-in: returns the new session token (for the cookie) and where to go next."""
-    attempt = await consume_attempt(sessionmaker, params.get("state") or "", now)
+    state = params.get("state") or ""
+    attempt = await consume_attempt(sessionmaker, state, now)
+    sealed = unseal(state, attempt.sealed)
     provider = providers.get(attempt.provider)
     if provider is None:
         raise Unauthenticated("the sign-in was started with a provider that is no longer configured")
@@ -131,7 +132,7 @@ async def complete_login(
     try:
         async with _oauth_client(provider, settings) as client:
             tokens: dict[str, Any] = await client.fetch_token(
-                metadata["token_endpoint"], code=params["code"], code_verifier=attempt.code_verifier, state=attempt.state
+                metadata["token_endpoint"], code=params["code"], code_verifier=sealed["code_verifier"], state=state
             )
     except AuthlibOAuthError as exc:
         raise Unauthenticated(f"the login provider refused the code: {exc.error}") from None
@@ -140,7 +141,7 @@ async def complete_login(
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):
         raise Unauthenticated("the login provider returned no ID token")
-    claims = await provider.decode(id_token, audiences=[provider.config.client_id], now=now, nonce=attempt.nonce)
+    claims = await provider.decode(id_token, audiences=[provider.config.client_id], now=now, nonce=sealed["nonce"])
     identity = provider.identity(claims)
     new_token = secrets.token_urlsafe(32)
     async with transaction(sessionmaker) as session:
@@ -152,7 +153,6 @@ async def complete_login(
                 token_hash=token_hash(new_token),
                 user_id=user.id,
                 provider=provider.name,
-                id_token=id_token,
                 created_at=now,
                 expires_at=now + dt.timedelta(seconds=settings.session_ttl_seconds),
             )
@@ -167,10 +167,10 @@ async def consume_attempt(sessionmaker: async_sessionmaker[AsyncSession], state:
     """The sign-in attempt ``state`` names, deleted for good: of two callbacks racing with one
     state, only the one whose delete counts a row goes on."""
     async with transaction(sessionmaker) as session:
-        attempt = await session.get(LoginAttempt, state[:64]) if state else None
+        attempt = await session.get(LoginAttempt, token_hash(state)) if state else None
         if attempt is not None:
             session.expunge(attempt)
-            consumed = await session.execute(delete(LoginAttempt).where(LoginAttempt.state == attempt.state))
+            consumed = await session.execute(delete(LoginAttempt).where(LoginAttempt.state_hash == attempt.state_hash))
             if consumed.rowcount != 1:
                 attempt = None
     if attempt is None or attempt.expires_at <= now:
@@ -184,7 +184,11 @@ async def logout(
     providers: dict[str, OidcProvider],
     token: str | None,
 ) -> str | None:
-    """End the session; returns the provider's end-session URL when it offers RP-initiated logout."""
+    """End the session; returns the provider's end-session URL when it offers RP-initiated logout.
+
+    The URL names the client (``client_id``, OpenID Connect RP-Initiated Logout 1.0 section 2)
+    rather than an ``id_token_hint``: EAM does not keep ID tokens, which carry the person's
+    national number and would be bearer credentials until they expire."""
     if not token:
         return None
     async with transaction(sessionmaker) as session:
@@ -192,7 +196,7 @@ async def logout(
         if browser_session is None:
             return None
         await session.delete(browser_session)
-        provider_name, id_token = browser_session.provider, browser_session.id_token
+        provider_name = browser_session.provider
     provider = providers.get(provider_name)
     if provider is None:
         return None
@@ -203,6 +207,4 @@ async def logout(
     if not isinstance(end_session, str):
         return None
     query = {"client_id": provider.config.client_id, "post_logout_redirect_uri": f"{settings.issuer_url}/auth/logged-out"}
-    if id_token:
-        query["id_token_hint"] = id_token
     return f"{end_session}{'&' if '?' in end_session else '?'}{urlencode(query)}"

@@ -39,6 +39,12 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
+
+from eam.core.times import DESCRIPTION as TIME_DESCRIPTION, is_instant
 from eam.http.inputs import NOT_QUERY_PARAMETERS
 from eam.http.problems import PROBLEM_MEDIA_TYPE
 from eam.http.handler_options import options_of
@@ -298,3 +304,14 @@ def document_errors(app: Litestar, applications: list[str], scopes: list[str]) -
     handlers = [handler for route in app.routes if isinstance(route, HTTPRoute) for handler in route.route_handlers]
     _close_strict_bodies(openapi, handlers)
     _describe_values(openapi, applications, scopes)
+
+
+class InstantSchema(OpenAPISchemaPlugin):
+    """Documents :class:`eam.core.times.Instant` as what it is on the wire: an RFC 3339 date-time."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return is_instant(value)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.DATE_TIME, description=TIME_DESCRIPTION)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, Inter
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from eam.core.database import is_unique_violation
+from eam.core.times import dec_hook
 from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, OAuthError
 
 logger = logging.getLogger("eam")
@@ -280,7 +281,7 @@ def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$")
             errors.extend(collect_errors(nested, raw[name], field_path))
             continue
         try:
-            msgspec.convert(raw[name], field.type, strict=False)
+            msgspec.convert(raw[name], field.type, strict=False, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
             message = str(exc)
             suffix = message.rfind(" - at `$")
@@ -290,7 +291,7 @@ def collect_errors(struct_type: type[msgspec.Struct], raw: Any, path: str = "$")
             errors.append(FieldError(field_path, message))
     if not errors:
         try:
-            msgspec.convert(raw, struct_type, strict=False)
+            msgspec.convert(raw, struct_type, strict=False, dec_hook=dec_hook)
         except msgspec.ValidationError as exc:
             errors.append(FieldError(path, str(exc)))
     return errors

@@ -16,6 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.authz.policy_store import PolicyStore
 from eam.core.errors import FieldError, ValidationFailed
 
+#: What each scope is for: the API operations (OpenAPI ``operationId``) a client holding only
+#: that scope can call. A scope implies what its operations need, reading included: a client
+#: that appoints access managers can list them and read the organisation it appoints them in,
+#: and one that adds registers can read the applications they name.
+#: ``policies/permissions.csv`` grants it; tests/test_scope_operations.py calls every operation
+#: with every scope alone (each listed one works, each other one is 403); the README shows it.
+SCOPE_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "tokens:introspect": ("introspectToken",),
+    "organisations:read": ("listOrganisations", "getOrganisation"),
+    "organisations:write": ("listOrganisations", "getOrganisation", "createOrganisation", "updateOrganisation"),
+    "access_managers:read": ("getOrganisation", "listAccessManagers"),
+    "access_managers:write": ("getOrganisation", "listAccessManagers", "appointAccessManager", "removeAccessManager"),
+    "access_requests:read": ("listAccessRequests", "getAccessRequest"),
+    "assignments:read": ("listAssignments", "getAssignment"),
+    "assignments:revoke": ("listAssignments", "getAssignment", "revokeAssignment"),
+    "catalogue:read": ("listApplications", "listRegisters", "getRegister"),
+    "catalogue:write": ("listApplications", "listRegisters", "getRegister", "addRegister"),
+    "audit:read": ("listAuditEvents",),
+}
+
 
 def check_scopes(scopes: Iterable[str], defined: list[str], field: str) -> list[str]:
     """The scopes, de-duplicated; 422 naming the defined ones when any is unknown."""
