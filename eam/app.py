@@ -44,6 +44,8 @@ from eam.users.routes import MeController
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
+from eam.http.docs import DOCS_PATH, docs_asset, render_plugins
+from eam.http.head import head_as_get
 from eam.http.inputs import check_request
 from eam.http.context import provide_context
 from eam.http.openapi import document_errors
@@ -140,6 +142,7 @@ def create_app(
             live,
             ready,
             metrics,
+            docs_asset,
         ],
         dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -151,6 +154,8 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="EAM",
             version="0.1.0",
+            path=DOCS_PATH,
+            render_plugins=render_plugins(),  # self-hosted scripts, no CDN (eam/http/docs.py)
             description=API_DESCRIPTION,
             components=Components(
                 security_schemes={
@@ -182,8 +187,9 @@ def create_app(
         logging_config=None,
     )
     document_errors(app, catalogue.application_codes, defined_scopes(authorizer.static_rules))
+    # HEAD is answered as GET without content, for every route (unrouted ones too).
     # Outermost, so unrouted requests (404, 405) get a request id and a log line too.
-    app.asgi_handler = request_log_middleware(app.asgi_handler)
+    app.asgi_handler = request_log_middleware(head_as_get(app.asgi_handler))
     return app
 
 
