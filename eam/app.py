@@ -45,6 +45,8 @@ from eam.users.routes import MeController
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
+from eam.http.docs import DOCS_PATH, docs_asset, render_plugins
+from eam.http.head import head_as_get
 from eam.http.inputs import check_request
 from eam.http.context import provide_context
 from eam.core.times import TYPE_DECODERS
@@ -149,6 +151,7 @@ def create_app(
             live,
             ready,
             metrics,
+            docs_asset,
         ],
         dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -163,6 +166,8 @@ def create_app(
         openapi_config=OpenAPIConfig(
             title="EAM",
             version="0.1.0",
+            path=DOCS_PATH,
+            render_plugins=render_plugins(),  # self-hosted scripts, no CDN (eam/http/docs.py)
             description=API_DESCRIPTION,
             components=Components(
                 security_schemes={
@@ -194,9 +199,10 @@ def create_app(
         logging_config=None,
     )
     document_errors(app, catalogue.application_codes, defined_scopes(authorizer.static_rules))
-    # Outermost, so unrouted requests (404, 405) get a request id and a log line too; the client
-    # address is settled before anything (rate limits, logs) reads it.
-    app.asgi_handler = client_address_middleware(request_log_middleware(app.asgi_handler), settings)
+    # HEAD is answered as GET without content, for every route (unrouted ones too). Outermost,
+    # so unrouted requests (404, 405) get a request id and a log line too; the client address is
+    # settled before anything (rate limits, logs) reads it.
+    app.asgi_handler = client_address_middleware(request_log_middleware(head_as_get(app.asgi_handler)), settings)
     return app
 
 

@@ -8,7 +8,7 @@ from litestar.params import Parameter
 
 from eam.access_requests import workflow
 from eam.access_requests.models import AccessRequest
-from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn, RequestStatus
+from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn, RequestStatus, WithdrawIn
 from eam.core.context import Context
 from eam.core.paging import Page, fetch_page
 from eam.http.paging import Cursor, Limit
@@ -60,9 +60,10 @@ class AccessRequestController(Controller):
     async def reject(self, ctx: Context, request_id: uuid.UUID, data: RejectIn) -> AccessRequestOut:
         return workflow.request_out(await workflow.reject(ctx, request_id, data), ctx.now)
 
-    @post("/{request_id:uuid}/withdraw", status_code=200, operation_id="withdrawAccessRequest", summary="Withdraw your own pending request")
-    async def withdraw(self, ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:
-        return workflow.request_out(await workflow.withdraw(ctx, request_id), ctx.now)
+    @post("/{request_id:uuid}/withdraw", status_code=200, operation_id="withdrawAccessRequest", summary="Withdraw your own pending request, optionally with a reason")
+    async def withdraw(self, ctx: Context, request_id: uuid.UUID, data: WithdrawIn | None = None) -> AccessRequestOut:
+        reason = data.reason if data is not None else None
+        return workflow.request_out(await workflow.withdraw(ctx, request_id, reason), ctx.now)
 
     @staticmethod
     async def _out(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:

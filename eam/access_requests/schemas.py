@@ -64,6 +64,14 @@ class RejectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: Reason
 
 
+class WithdrawIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Withdraw, optionally saying why: the reason is kept as the decision comment and audited."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "Asked for the wrong register."}
+
+    reason: Reason | None = None
+
+
 class AccessRequestOut(msgspec.Struct, frozen=True):
     id: uuid.UUID
     status: RequestStatus

@@ -208,8 +208,11 @@ async def reject(ctx: Context, request_id: uuid.UUID, data: RejectIn) -> tuple[A
     return await _decide(ctx, request_id, "reject", RequestStatus.REJECTED, data.reason)
 
 
-async def withdraw(ctx: Context, request_id: uuid.UUID) -> tuple[Any, ...]:
-    return await _decide(ctx, request_id, "withdraw", RequestStatus.WITHDRAWN, None)
+async def withdraw(ctx: Context, request_id: uuid.UUID, reason: str | None = None) -> tuple[Any, ...]:
+    """The optional reason is kept as the decision comment (and so in the audit event)."""
+    if reason is not None and not reason.strip():
+        raise ValidationFailed("a reason, when given, must not be blank", [FieldError("$.reason", "must not be blank")])
+    return await _decide(ctx, request_id, "withdraw", RequestStatus.WITHDRAWN, reason)
 
 
 async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int:

@@ -43,7 +43,7 @@ class SignInController(Controller):
         url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
         return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
-    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt=HandlerOptions(rate_limit=RateLimit.SIGN_IN, problems=(400, 401, 422, 503)).opt())
+    @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt=HandlerOptions(rate_limit=RateLimit.SIGN_IN, problems=(400, 401, 422, 503), ignores_unknown_query=True).opt())
     async def callback(
         self,
         request: Request[Any, Any, Any],
@@ -88,6 +88,7 @@ class SignInController(Controller):
             return Redirect(end_session, status_code=303, cookies=cleared)  # type: ignore[return-value]
         return Response(None, status_code=204, cookies=cleared)
 
-    @get("/logged-out", operation_id="signedOut", summary="Where the provider returns after logout")
+    # OpenID Connect RP-Initiated Logout 1.0 section 3: the provider may append ``state``.
+    @get("/logged-out", operation_id="signedOut", summary="Where the provider returns after logout", opt=HandlerOptions(ignores_unknown_query=True).opt())
     async def signed_out(self) -> dict[str, bool]:
         return {"signed_in": False}

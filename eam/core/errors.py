@@ -43,6 +43,14 @@ class ValidationFailed(EAMError):
         super().__init__(detail, errors=errors or [], **extensions)
 
 
+class UnknownQueryParameter(ValidationFailed):
+    """A query parameter the operation does not read: refused, never silently ignored (a filter
+    misspelt or not offered would otherwise look applied). ``errors`` names each as ``query.<name>``."""
+
+    code = "unknown-query-parameter"
+    title = "The operation has no such query parameter"
+
+
 class BadRequest(EAMError):
     status = 400
     code = "bad-request"

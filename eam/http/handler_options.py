@@ -38,6 +38,9 @@ class HandlerOptions:
     problems: tuple[int, ...] = ()
     #: The msgspec Struct documenting its OAuth form parameters (RFC 6749 endpoints).
     form: type | None = None
+    #: Unknown query parameters are ignored, not refused: pages a login provider redirects to
+    #: (RFC 6749 section 4.1.2: the client ignores parameters it does not recognise).
+    ignores_unknown_query: bool = False
 
     def opt(self) -> dict[str, Any]:
         return {OPT_KEY: self}

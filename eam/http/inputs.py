@@ -1,6 +1,15 @@
 """What EAM accepts as input, checked before any handler or dependency runs.
 
-- A query parameter is given once. Every EAM parameter is single-valued, and a repeated one is
+- A query parameter is one the operation reads (its handler's or its dependencies' parameters,
+  as Litestar resolved them): any other is refused (422 ``unknown-query-parameter``, one
+  ``query.<name>`` error each), so ``?as_of=…`` on a listing that has no such filter is not
+  answered with everything. Pages a login provider redirects the browser to are exempt
+  (``HandlerOptions(ignores_unknown_query=True)``): RFC 6749 section 4.1.2 tells the client to ignore
+  response parameters it does not recognise, and providers add some (``session_state``).
+  OAuth endpoints read form bodies, whose unknown parameters RFC 6749 section 3.2 says to
+  ignore; a query string there is refused as ``invalid_request`` (their URIs take none, and
+  section 2.3.1 forbids client credentials in the URI).
+- A query parameter is given once, and holds no NUL (U+0000). Every EAM parameter is single-valued, and a repeated one is
   refused (422) rather than read as its last value, so a proxy or firewall that looks at
   the other one cannot be bypassed (HTTP parameter pollution). OAuth forms have the same rule
   (``eam.oauth.forms``).
@@ -12,6 +21,7 @@
   than the decoder allows, a member named twice in one object) is one problem,
   ``malformed-body`` (400), never a server error.
 - An operation whose body is required refuses an empty one with ``malformed-body`` too.
+- An operation that reads no body refuses one (422, field ``$``) rather than dropping it.
 
 The decoded value is cached on the request, so the handler's own validation reads it once more
 from memory, not from the wire.
@@ -22,16 +32,46 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request
-from litestar.enums import ParamType
+from litestar import Litestar, Request
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
 from litestar.utils.scope.state import ScopeState
 
-from eam.core.errors import FieldError, MalformedBody, UnsupportedMediaType, ValidationFailed
+from eam.core.errors import (
+    FieldError,
+    MalformedBody,
+    OAuthInvalidRequest,
+    UnknownQueryParameter,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from eam.core.untrusted_json import decode_untrusted_json
+from eam.http.handler_options import options_of
 
 JSON_MEDIA_TYPE = "application/json"
 #: Handler parameters that are not read from the query string.
 NOT_QUERY_PARAMETERS = frozenset({"self", "ctx", "data", "request", "state", "db"})
+#: Handler option: the query string is written by someone else (a login provider's redirect),
+#: so parameters the handler does not read are ignored rather than refused.
+#: At most this many unknown parameters are listed (the rest are counted).
+MAX_LISTED = 20
+
+_TABLE = "accepted_query_parameters"  # in the app's state: handler -> the names it reads
+
+
+def accepted_query_parameters(app: Litestar, handler: HTTPRouteHandler) -> frozenset[str]:
+    """The query parameters ``handler`` reads, directly or through its dependencies (with
+    ``QueryParameter(name=...)`` renames), from the models Litestar built for the app's routes."""
+    table: dict[HTTPRouteHandler, frozenset[str]] | None = app.state.get(_TABLE)
+    if table is None:
+        table = {
+            known: frozenset(parameter.field_alias for parameter in kwargs_model.expected_query_params)
+            for route in app.routes
+            if isinstance(route, HTTPRoute)
+            for known, kwargs_model in route.route_handler_map.values()
+        }
+        app.state[_TABLE] = table
+    return table.get(handler, frozenset())
 
 
 def is_json_media_type(content_type: str) -> bool:
@@ -48,26 +88,47 @@ def is_json_media_type(content_type: str) -> bool:
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
     """Litestar ``before_request`` hook: refuse input no handler could read unambiguously."""
-    declared = {
-        getattr(field.kwarg_definition, "name", None) or name  # QueryParameter(name="...") renames it
-        for name, field in request.route_handler.parsed_fn_signature.parameters.items()
-        if name not in NOT_QUERY_PARAMETERS
-        and name not in request.path_params
-        and getattr(field.kwarg_definition, "param_type", ParamType.QUERY) == ParamType.QUERY
-    }
-    repeated = sorted(name for name in declared if len(request.query_params.getall(name, [])) > 1)
+    handler = request.route_handler
+    accepted = accepted_query_parameters(request.app, handler)
+    given = request.query_params
+    _refuse_unknown_query(handler, accepted, sorted(set(given) - accepted))
+    repeated = sorted(name for name in accepted if len(given.getall(name, [])) > 1)
     if repeated:
         raise ValidationFailed(
             f"query parameters must be given once: {', '.join(repeated)}",
             [FieldError(f"query.{name}", "given more than once") for name in repeated],
         )
+    with_nul = sorted(name for name in accepted if "\x00" in given.get(name, ""))
+    if with_nul:  # PostgreSQL cannot store it, and a search would otherwise drop it silently
+        raise ValidationFailed(
+            "query parameters must not contain NUL (U+0000)",
+            [FieldError(f"query.{name}", "contains a NUL (U+0000) character") for name in with_nul],
+        )
     await _check_json_body(request)
+
+
+def _refuse_unknown_query(handler: HTTPRouteHandler, accepted: frozenset[str], unknown: list[str]) -> None:
+    if not unknown or options_of(handler).ignores_unknown_query:
+        return
+    listed = [name[:64] for name in unknown[:MAX_LISTED]]
+    more = f" and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+    if options_of(handler).form is not None:
+        raise OAuthInvalidRequest(
+            f"send every parameter in the form body, none in the URI (RFC 6749 section 3.2): {', '.join(listed)}{more}"
+        )
+    takes = f"it takes {', '.join(sorted(accepted))}" if accepted else "it takes none"
+    raise UnknownQueryParameter(
+        f"unknown query parameters: {', '.join(listed)}{more} ({takes})",
+        [FieldError(f"query.{name}", f"not a parameter of this operation; {takes}") for name in listed],
+    )
 
 
 async def _check_json_body(request: Request[Any, Any, Any]) -> None:
     """Refuse a body the handler's ``data`` could never come from."""
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     if data is None:
+        if options_of(request.route_handler).form is None and await request.body():
+            raise ValidationFailed("this operation takes no body", [FieldError("$", "send no body")])
         return
     body = await request.body()  # 413 problem beyond EAM_MAX_BODY_BYTES
     if not body:

@@ -9,7 +9,9 @@ what it is, by these rules, plus what its handler declares (:class:`~eam.http.ha
   ``conflicts`` is False);
 - it reads a JSON body: 400 (not JSON), 413 (too large), 415 (not sent as JSON), 422 (invalid); a body example comes
   from the body type's ``EXAMPLE``;
-- it has path or query parameters: 422; path parameters: 404;
+- it has path or query parameters: 422; path parameters: 404; any other operation too can
+  answer 422 (a query parameter it does not read, a body where it reads none: ``eam.http.inputs``;
+  413 if that body is too large), unless it reads an OAuth form (then that is ``invalid_request``);
 - it is rate limited (``rate_limit``): 429 with ``Retry-After``;
 - it reads an OAuth form (``form``, a msgspec Struct documenting the parameters): the
   form body, and 400/401/403 as OAuth errors.
@@ -135,9 +137,12 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
     if "data" in parameters:
         problems |= {400, 413, 415, 422}
     if route.path_parameters:
-        problems |= {404, 422}
+        problems.add(404)
     if set(parameters) - NOT_QUERY_PARAMETERS - set(route.path_parameters):
         problems.add(422)
+    if options.form is None:
+        problems.add(422)  # a query parameter it does not read, or a body where it reads none
+        problems.add(413)  # ... and such a body beyond the size limit
     if options.rate_limit is not None:
         problems |= {429, 503}  # 503: the shared rate-limit store (Redis) cannot be reached
     if "ctx" in parameters or "db" in parameters:

@@ -244,8 +244,7 @@ def _body_type(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
         return None
     if parameter is None:
         return None
-    annotation = parameter.annotation
-    return annotation if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct) else None
+    return _struct_in(parameter.annotation)  # an optional body (``ApproveIn | None``) too
 
 
 def _described_format(field_type: Any) -> str | None:

@@ -11,6 +11,7 @@ from eam.core.errors import AlreadyExists, FieldError, NotFound, OrganisationDis
 from eam.organisations.models import Organisation
 from eam.core.enums import OrganisationStatus
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
+from eam.organisations.search import query_keys
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch, OrganisationRef
 from eam.core.context import Context
 from eam.core.paging import fetch_page
@@ -60,9 +61,8 @@ async def create_organisation(ctx: Context, data: OrganisationCreate) -> Organis
     if errors:
         raise ValidationFailed("invalid organisation", errors)
     await _refuse_duplicates(ctx, nihdi=nihdi, kbo=kbo)
-    org = Organisation(
-        name=name, search_name=name.casefold(), nihdi=nihdi, kbo=kbo, status=OrganisationStatus.ACTIVE, created_at=ctx.now, updated_at=ctx.now
-    )
+    org = Organisation(nihdi=nihdi, kbo=kbo, status=OrganisationStatus.ACTIVE, created_at=ctx.now, updated_at=ctx.now)
+    org.set_name(name)
     ctx.session.add(org)
     await ctx.session.flush()
     ctx.audit.record("organisation.created", target_type="organisation", target_id=org.id, organisation_id=org.id, after=org.snapshot())
@@ -121,7 +121,7 @@ async def update_organisation(ctx: Context, organisation_id: uuid.UUID, data: Or
         name = data.name.strip()
         if not name:
             raise ValidationFailed("invalid organisation", [FieldError("$.name", "must not be blank")])
-        org.name, org.search_name = name, name.casefold()
+        org.set_name(name)
     if data.kbo is not None:
         kbo = _checked_kbo(data.kbo)
         await _refuse_duplicates(ctx, nihdi=None, kbo=kbo, exclude=org.id)
@@ -147,11 +147,16 @@ async def search(ctx: Context, q: str | None, status: str | None, limit: int, cu
 
 
 def search_statement(q: str | None, status: str | None) -> Select[tuple[Organisation]]:
-    """Match by NIHDI number, enterprise number (any spelling) or part of the name."""
+    """Match by NIHDI number, enterprise number (any spelling) or part of the name, the name
+    ignoring case, accents, punctuation and spaces (:mod:`eam.organisations.search`). A query of
+    punctuation only ("%") is looked for as written."""
     stmt = select(Organisation)
     if q:
         q = q.strip()
-        conditions = [Organisation.search_name.contains(q.casefold(), autoescape=True)]
+        keys = query_keys(q)
+        conditions = [Organisation.search_key.contains(key, autoescape=True) for key in keys]
+        if not keys:
+            conditions.append(Organisation.search_name.contains(q.casefold(), autoescape=True))
         digits = "".join(ch for ch in q if ch.isdigit())
         if digits and len(digits) >= 3 and all(ch.isdigit() or ch in " ./-BEbe" for ch in q):
             conditions.append(Organisation.nihdi.startswith(digits, autoescape=True))

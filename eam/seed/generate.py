@@ -23,11 +23,12 @@ from eam.authz.models import RULE_COLUMNS
 from eam.authz.policy_store import row_fields
 from eam.authz.vocabulary import Rule, access_manager_rule
 from eam.organisations.models import Organisation
+from eam.organisations.search import search_key
 from eam.seed import names
 from eam.seed.shape import MANAGERS_PER_ORGANISATION, OTHER_REQUESTS, Sizes, allocate, combos_per_organisation, kind_at, outcome
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "organisations": ("id", "name", "search_name", "nihdi", "kbo", "status", "created_at", "updated_at"),
+    "organisations": ("id", "name", "search_name", "search_key", "nihdi", "kbo", "status", "created_at", "updated_at"),
     "users": ("id", "issuer", "subject", "display_name", "email", "national_number_hash", "created_at", "updated_at"),
     "access_managers": ("organisation_id", "user_id", "appointed_at", "appointed_by"),
     "registers": ("code", "name", "applications", "created_at", "created_by"),
@@ -153,7 +154,7 @@ class Generator:
             created = self.now - HISTORY - dt.timedelta(days=rng.randrange(30, 400))
             org = Org(self.uuid(), name, created, count)
             nihdi, kbo = names.nihdi_number(rng, prefix, self.taken_nihdi), names.kbo_number(rng, self.taken_kbo)
-            rows["organisations"].append((org.id, name, name.casefold(), nihdi, kbo, "active", created, created))
+            rows["organisations"].append((org.id, name, name.casefold(), search_key(name), nihdi, kbo, "active", created, created))
             snapshot = Organisation.snapshot(_Row(id=org.id, name=name, nihdi=nihdi, kbo=kbo, status="active"))  # type: ignore[arg-type]
             rows["audit_events"].append(self.event(created, self.admin.id, self.admin.actor, "organisation.created", org.id, "organisation", org.id, None, snapshot))
             managers = int(outcome(rng, [(str(k), w) for k, w in MANAGERS_PER_ORGANISATION]))
