@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import parse_qs, urlsplit
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -129,7 +130,12 @@ async def test_a_replayed_or_unknown_state_is_refused(browser: httpx.AsyncClient
     first = await browser.get(redirect.headers["location"])
     assert first.status_code == 303
     replayed = await browser.get(redirect.headers["location"])
-    assert "state" in assert_problem(replayed)["detail"]
+    assert "not started in this browser" in assert_problem(replayed)["detail"]  # its cookie is gone
+    state = parse_qs(urlsplit(redirect.headers["location"]).query)["state"][0]
+    browser.cookies.set("eam_sign_in", state, domain="eam.test", path="/auth")  # even with it back
+    replayed = await browser.get(redirect.headers["location"])
+    assert "already used sign-in state" in assert_problem(replayed)["detail"]
+    browser.cookies.set("eam_sign_in", "never-issued", domain="eam.test", path="/auth")
     unknown = await browser.get(f"{EAM}/auth/callback?code=abc&state=never-issued")
     assert "state" in assert_problem(unknown)["detail"]
 
@@ -365,3 +371,34 @@ async def test_a_callback_repeating_a_parameter_is_refused_before_it_spends_the_
     problem = assert_problem(refused, 422)
     assert [error["field"] for error in problem["errors"]] == ["query.state"]
     assert (await browser.get(location)).status_code == 303  # the genuine callback still works
+
+
+async def test_a_callback_opened_in_another_browser_signs_no_one_in_and_the_sign_in_survives(browser: httpx.AsyncClient) -> None:
+    """Login CSRF (RFC 9700 section 4.7): the callback of someone's sign-in, handed to another
+    browser (no sign-in cookie, or the cookie of another attempt), is refused without spending
+    the attempt; the browser that started it can still finish."""
+    redirect = await browser_sign_in_async(browser, f"{EAM}/auth/login", "niss-1")
+    location = redirect.headers["location"]
+    app = browser.app  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(mounts={EAM: httpx.ASGITransport(app=app)}, timeout=30) as other:
+        refused = await other.get(location)
+        assert "not started in this browser" in assert_problem(refused)["detail"]
+        assert "eam_session" not in refused.headers.get("set-cookie", "")
+        other.cookies.set("eam_sign_in", "the-state-of-another-attempt", domain="eam.test", path="/auth")
+        assert_problem(await other.get(location))
+        assert (await other.get(f"{EAM}/v1/me")).status_code == 401
+    finished = await browser.get(location)
+    assert finished.status_code == 303, finished.text
+    assert (await browser.get(f"{EAM}/v1/me")).status_code == 200
+
+
+async def test_the_sign_in_cookie_is_http_only_scoped_to_auth_and_cleared_after_use(browser: httpx.AsyncClient) -> None:
+    started = await browser.get(f"{EAM}/auth/login")
+    assert started.status_code == 302, started.text
+    (cookie,) = [value.lower() for name, value in started.headers.multi_items() if name == "set-cookie"]
+    assert cookie.startswith("eam_sign_in=") and "httponly" in cookie and "path=/auth" in cookie and "samesite=lax" in cookie
+    callback = await sign_in(browser)
+    assert callback.status_code == 303, callback.text
+    cleared = [value.lower() for name, value in callback.headers.multi_items() if name == "set-cookie" and value.startswith("eam_sign_in=")]
+    assert cleared and "max-age=0" in cleared[0]
+    assert not [cookie for cookie in browser.cookies.jar if cookie.name == "eam_sign_in"]

@@ -12,6 +12,7 @@ was started with (RFC 9207, the defence against mix-up attacks).
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import secrets
 from typing import Any
 from urllib.parse import urlencode
@@ -80,8 +81,9 @@ async def begin_login(
     provider: OidcProvider,
     return_to: str,
     now: dt.datetime,
-) -> str:
-    """Record the attempt and return the provider's authorization URL to redirect to."""
+) -> tuple[str, str]:
+    """Record the attempt; return the provider's authorization URL to redirect to, and the
+    ``state`` the browser must present again at the callback (its sign-in cookie)."""
     metadata = await provider.metadata()
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     async with _oauth_client(provider, settings) as client:
@@ -100,7 +102,7 @@ async def begin_login(
                 expires_at=now + ATTEMPT_TTL,
             )
         )
-    return url
+    return url, state
 
 
 async def complete_login(
@@ -111,9 +113,18 @@ async def complete_login(
     now: dt.datetime,
     previous_session: str | None,
     http_request_id: str,
+    browser_state: str | None = None,
 ) -> tuple[str, str]:
-    """Finish a sign-in: returns the new session token (for the cookie) and where to go next."""
+    """Finish a sign-in: returns the new session token (for the cookie) and where to go next.
+
+    ``browser_state`` is the sign-in cookie set when this browser started the attempt: a
+    callback whose ``state`` is not this browser's is refused before anything else (RFC 6749
+    section 10.12, OAuth 2.0 Security BCP (RFC 9700) section 4.7: binding ``state`` to the user
+    agent defeats login CSRF, where someone hands a victim a callback of their own sign-in).
+    """
     state = params.get("state") or ""
+    if not browser_state or not hmac.compare_digest(browser_state.encode(), state.encode()):
+        raise Unauthenticated("this sign-in was not started in this browser; start again at /auth/login")
     attempt = await consume_attempt(sessionmaker, state, now)
     sealed = unseal(state, attempt.sealed)
     provider = providers.get(attempt.provider)

@@ -14,6 +14,22 @@ from eam.http.context import request_id_of
 from eam.http.handler_options import HandlerOptions, RateLimit
 
 
+#: Holds the ``state`` of the sign-in this browser started, so only it can finish that sign-in.
+SIGN_IN_COOKIE = "eam_sign_in"
+
+
+def _sign_in_cookie(state: State, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=SIGN_IN_COOKIE,
+        value=value,
+        max_age=max_age,
+        path="/auth",
+        httponly=True,
+        secure=state.settings.is_production,
+        samesite="lax",  # sent on the provider's top-level redirect back to the callback
+    )
+
+
 def _session_cookie(state: State, value: str, max_age: int) -> Cookie:
     return Cookie(
         key=SESSION_COOKIE,
@@ -40,8 +56,9 @@ class SignInController(Controller):
     ) -> Redirect:
         chosen = login.choose_provider(state.providers, provider)
         target = login.safe_return_to(return_to)
-        url = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
-        return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
+        url, attempt = await login.begin_login(state.sessionmaker, state.settings, chosen, target, state.clock())
+        cookie = _sign_in_cookie(state, attempt, int(login.ATTEMPT_TTL.total_seconds()))
+        return Redirect(url, status_code=302, cookies=[cookie], headers={"Cache-Control": "no-store"})
 
     @get("/callback", operation_id="signInCallback", summary="Where the login provider sends the browser back", status_code=303, opt=HandlerOptions(rate_limit=RateLimit.SIGN_IN, problems=(400, 401, 422, 503), ignores_unknown_query=True).opt())
     async def callback(
@@ -64,11 +81,12 @@ class SignInController(Controller):
             state.clock(),
             request.cookies.get(SESSION_COOKIE),
             request_id_of(request),
+            browser_state=request.cookies.get(SIGN_IN_COOKIE),
         )
         return Redirect(
             return_to,
             status_code=303,
-            cookies=[_session_cookie(state, token, state.settings.session_ttl_seconds)],
+            cookies=[_session_cookie(state, token, state.settings.session_ttl_seconds), _sign_in_cookie(state, "", 0)],
             headers={"Cache-Control": "no-store"},
         )
 

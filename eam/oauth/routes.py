@@ -26,7 +26,7 @@ from eam.core.errors import (
 )
 from eam.grant_tokens import introspection
 from eam.grant_tokens.issuance import issue_grant_token
-from eam.grant_tokens.routes import DIRECT_CLIENT_ID
+from eam.grant_tokens.service import DIRECT_CLIENT_ID
 from eam.grant_tokens.schemas import IntrospectionOut
 from eam.observability.metrics import GRANT_TOKENS_ISSUED, SERVICE_TOKENS_ISSUED
 from eam.oauth.forms import OAuthForm, TokenForm, TokenRequestForm, read_form
