@@ -53,6 +53,17 @@ def migrate(allow_foreign_tables: bool) -> None:
     click.echo(f"database {shown(settings.database_url)}: {outcome}", err=True)
 
 
+def _usable_database(settings: Settings) -> None:
+    """As ``serve`` and ``migrate``: one clear line, not a traceback, when the database cannot be
+    reached or is not migrated (every command that works on the data calls this first)."""
+    from eam.startup import StartupRefused, check_without_migrating
+
+    try:
+        check_without_migrating(settings.database_url)
+    except StartupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _load_demo(settings: Settings) -> bool:
     from eam.demo import load_demo_data
     from eam.runtime import standalone_services
@@ -75,6 +86,7 @@ def demo_data(scale: int | None, seed: int | None) -> None:
         raise click.ClickException("demo data is for development only")
     if seed is not None and scale is None:
         raise click.ClickException("--seed goes with --scale")
+    _usable_database(settings)
     loaded = _load_demo(settings)
     if scale is None:
         click.echo("demo data loaded" if loaded else "database not empty: demo data not loaded", err=True)
@@ -215,6 +227,7 @@ def policy_export() -> None:
     from eam.users.models import User
 
     settings = _settings()
+    _usable_database(settings)
     writer = csv.writer(sys.stdout, lineterminator="\n")
 
     async def write() -> None:
@@ -242,6 +255,8 @@ def _run_as_operator(settings: Settings, operation: Callable[[Any], Awaitable[T]
     from eam.core.context import system_context
     from eam.core.errors import EAMError
     from eam.runtime import standalone_services
+
+    _usable_database(settings)
 
     async def run() -> T:
         async with standalone_services(settings) as services, system_context(services, f"cli:{getpass.getuser()}") as ctx:

@@ -156,6 +156,17 @@ def test_a_wrong_or_unreachable_database_ends_with_one_line_naming_the_accepted_
     assert list(tmp_path.iterdir()) == [], "nothing was created"
 
 
+@pytest.mark.parametrize("command", [("demo-data",), ("keys", "list"), ("clients", "disable", "some-client"), ("policy", "export")])
+def test_commands_on_the_data_end_with_one_line_too(command: tuple[str, ...], tmp_path: Path) -> None:
+    """Not only serve and migrate: every command that works on the data."""
+    closed = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/eam"
+    assert "connection refused" in one_clear_line(eam(*command, cwd=tmp_path, EAM_DATABASE_URL=closed))
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    line = one_clear_line(eam(*command, cwd=tmp_path, EAM_DATABASE_URL=f"sqlite+aiosqlite:///{path}"))
+    assert "not migrated" in line and "eam migrate" in line, line
+
+
 # -- databases that hold other tables ------------------------------------------------------
 
 
