@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.changes import ADDED, REMOVED, Change
@@ -163,9 +163,26 @@ class PolicyStore:
         return before, wanted
 
     async def _add(self, rules: list[Rule], removed: list[Rule] | None = None) -> None:
+        if len(rules) == 1 and not removed and self.session.get_bind().dialect.name == "postgresql":
+            await self._add_one_logged(rules[0])
+            return
         if rules:
             await self.session.execute(insert(CasbinRule.__table__), [{"ptype": ptype, **row_fields(values)} for ptype, values in rules])
         await self._log(added=rules, removed=removed or [])
+
+    async def _add_one_logged(self, rule: Rule) -> None:
+        """One row and its log entry in one statement (PostgreSQL: a data-modifying ``WITH``),
+        the common case of an approval or a direct grant."""
+        ptype, values = rule
+        row = {"ptype": ptype, **row_fields(values)}
+        added = insert(CasbinRule.__table__).values(row).returning(*(CasbinRule.__table__.c[name] for name in row)).cte("added")
+        logged = (
+            insert(PolicyChange.__table__)
+            .from_select(["op", *row], select(literal(ADDED, String), *(added.c[name] for name in row)))
+            .returning(PolicyChange.__table__.c.seq)
+        )
+        seq = (await self.session.execute(logged)).scalar_one()
+        self.session.info.setdefault(WRITTEN, []).append(Change(seq, ADDED, ptype, list(values)))
 
     async def _remove(self, ptype: str, leading_values: list[str]) -> list[Rule]:
         conditions = [CasbinRule.ptype == ptype]

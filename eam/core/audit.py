@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -31,7 +31,8 @@ RECORDED = "eam.audit_events"
 def _write_recorded(session: Session) -> None:
     events = session.info.pop(RECORDED, None)
     if events:
-        session.add_all(events)
+        # Core, not the ORM: nothing reads the rows back (no RETURNING of their ids).
+        session.execute(insert(AuditEvent.__table__), events)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -68,7 +69,7 @@ class Auditor:
         """Append one event: who (actor), when, what (action + target), before/after."""
         note_audit_action(self.session, action)
         self.session.info.setdefault(RECORDED, []).append(
-            AuditEvent(
+            dict(
                 occurred_at=self.now,
                 actor_id=self.actor_id,
                 actor=self.actor,
