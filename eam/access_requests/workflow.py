@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, Select, select, update
 from sqlalchemy.orm import aliased
 
 from eam.access_requests.models import AccessRequest
@@ -85,8 +85,49 @@ def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) ->
     return stmt
 
 
+def _one_statement(for_members: bool) -> Select[Any]:
+    """One request with its organisation, requester and decider, built once: for platform admins
+    (any request), or for others (their own, or their organisations', bound per call)."""
+    stmt = (
+        select(AccessRequest, Organisation, Requester, Decider)
+        .join(Organisation, Organisation.id == AccessRequest.organisation_id)
+        .join(Requester, Requester.id == AccessRequest.requester_id)
+        .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
+        .where(AccessRequest.id == bindparam("request_id"))
+    )
+    if for_members:
+        stmt = stmt.where(
+            or_(AccessRequest.requester_id == bindparam("caller_id"), AccessRequest.organisation_id.in_(bindparam("org_ids", expanding=True)))
+        )
+    return stmt.execution_options(populate_existing=True)
+
+
+_ONE_FOR_ADMINS = _one_statement(for_members=False)
+_ONE_FOR_MEMBERS = _one_statement(for_members=True)
+
+#: The compare-and-set of a decision, built once (see :func:`_decide`).
+_DECIDE = (
+    update(AccessRequest)
+    .where(AccessRequest.id == bindparam("request_id"), AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at > bindparam("now"))
+    .values(
+        status=bindparam("new_status"),
+        decided_at=bindparam("now"),
+        decided_by=bindparam("decider"),
+        decision_comment=bindparam("comment"),
+        assignment_id=bindparam("created_assignment"),
+    )
+    .returning(AccessRequest)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+
+
 async def get_request(ctx: Context, request_id: uuid.UUID) -> Any:
-    row = (await ctx.session.execute(visible_statement(ctx).where(AccessRequest.id == request_id).execution_options(populate_existing=True))).first()
+    org_ids = ctx.readable_organisations("access_request")
+    if org_ids is None:
+        found = await ctx.session.execute(_ONE_FOR_ADMINS, {"request_id": request_id})
+    else:
+        found = await ctx.session.execute(_ONE_FOR_MEMBERS, {"request_id": request_id, "caller_id": ctx.user.id, "org_ids": org_ids})
+    row = found.first()
     if row is None:
         raise NotFound(f"no access request {request_id}")
     request = row[0]
@@ -157,13 +198,15 @@ async def _decide(
     request: AccessRequest = row[0]
     ctx.require_in(request.organisation_id, "access_request", action, owner_id=request.requester_id)
     before = request.snapshot()
-    decided = await ctx.session.scalar(
-        update(AccessRequest)
-        .where(AccessRequest.id == request_id, AccessRequest.status == RequestStatus.PENDING, AccessRequest.expires_at > ctx.now)
-        .values(status=new_status, decided_at=ctx.now, decided_by=ctx.actor_id, decision_comment=comment, assignment_id=assignment_id)
-        .returning(AccessRequest)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
+    params = {
+        "request_id": request_id,
+        "now": ctx.now,
+        "new_status": new_status,
+        "decider": ctx.actor_id,
+        "comment": comment,
+        "created_assignment": assignment_id,
+    }
+    decided = await ctx.session.scalar(_DECIDE, params)
     if decided is None:
         await ctx.session.refresh(request)
         raise NotPending(

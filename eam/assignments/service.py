@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import aliased
 
 from eam.assignments.models import Assignment, is_active, is_live, new_id
@@ -87,23 +87,24 @@ def check_end_date(valid_until: dt.datetime | None, after: dt.datetime, field: s
         raise ValidationFailed("the end date is in the past", [FieldError(field, f"must be after {after.isoformat()}")])
 
 
+#: The active assignments (at most one) of a user for one access; built once, values bound per call.
+_ACTIVE_FOR_ACCESS = select(Assignment).where(
+    Assignment.user_id == bindparam("user_id"),
+    Assignment.organisation_id == bindparam("organisation_id"),
+    Assignment.application == bindparam("application"),
+    Assignment.register_code == bindparam("register"),
+    Assignment.status == AssignmentStatus.ACTIVE,
+)
+
+
 async def live_assignment(ctx: Context, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> Assignment | None:
     """The user's active assignment for this access, after retiring one that has run out.
 
     One read: the active row for this user × organisation × application × register; if its end
     date has passed, it is expired here (audited, policy row dropped) and there is none.
     """
-    held = (
-        await ctx.session.scalars(
-            select(Assignment).where(
-                Assignment.user_id == user_id,
-                Assignment.organisation_id == organisation_id,
-                Assignment.application == application,
-                Assignment.register_code == register,
-                Assignment.status == AssignmentStatus.ACTIVE,
-            )
-        )
-    ).all()
+    params = {"user_id": user_id, "organisation_id": organisation_id, "application": application, "register": register}
+    held = (await ctx.session.scalars(_ACTIVE_FOR_ACCESS, params)).all()
     due = [assignment for assignment in held if assignment.valid_until is not None and assignment.valid_until <= ctx.now]
     await _expire(ctx.session, ctx.now, due)
     return next((assignment for assignment in held if assignment not in due), None)

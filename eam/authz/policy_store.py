@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import String, delete, func, insert, literal, select, update
+from sqlalchemy import String, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.authz.changes import ADDED, REMOVED, Change
@@ -36,6 +37,22 @@ from eam.authz.vocabulary import (
 WRITTEN = "eam.policy_changes"
 #: The ``LISTEN``/``NOTIFY`` channel: a trigger announces each log entry's number at commit.
 CHANNEL = "eam_policy"
+
+
+def _add_one_logged_statement() -> Any:
+    """``WITH added AS (INSERT INTO casbin_rule … RETURNING …) INSERT INTO casbin_rule_changes
+    SELECT 'add', … FROM added RETURNING seq``, built once, values bound per call."""
+    columns = ["ptype", *RULE_COLUMNS]
+    rules = CasbinRule.__table__
+    added = insert(rules).values({name: bindparam(name) for name in columns}).returning(*(rules.c[name] for name in columns)).cte("added")
+    return (
+        insert(PolicyChange.__table__)
+        .from_select(["op", *columns], select(literal(ADDED, String), *(added.c[name] for name in columns)))
+        .returning(PolicyChange.__table__.c.seq)
+    )
+
+
+_ADD_ONE_LOGGED = _add_one_logged_statement()
 
 
 def row_fields(values: Iterable[str]) -> dict[str, str]:
@@ -174,14 +191,8 @@ class PolicyStore:
         """One row and its log entry in one statement (PostgreSQL: a data-modifying ``WITH``),
         the common case of an approval or a direct grant."""
         ptype, values = rule
-        row = {"ptype": ptype, **row_fields(values)}
-        added = insert(CasbinRule.__table__).values(row).returning(*(CasbinRule.__table__.c[name] for name in row)).cte("added")
-        logged = (
-            insert(PolicyChange.__table__)
-            .from_select(["op", *row], select(literal(ADDED, String), *(added.c[name] for name in row)))
-            .returning(PolicyChange.__table__.c.seq)
-        )
-        seq = (await self.session.execute(logged)).scalar_one()
+        params = {"ptype": ptype, **{column: None for column in RULE_COLUMNS}, **row_fields(values)}
+        seq = (await self.session.execute(_ADD_ONE_LOGGED, params)).scalar_one()
         self.session.info.setdefault(WRITTEN, []).append(Change(seq, ADDED, ptype, list(values)))
 
     async def _remove(self, ptype: str, leading_values: list[str]) -> list[Rule]:
