@@ -36,13 +36,9 @@ Holder = aliased(User)
 
 
 async def hold_register_access(policies: PolicyStore, assignment: Assignment, *, first: bool = False) -> None:
-    """Ask authz to hold the assignment's register access as it now stands.
-
-    ``first``: no live assignment held this access before (the caller checked), so there is no
-    older row to replace and the store only adds.
-    """
-    write = policies.add_register_access if first else policies.grant_register_access
-    await write(
+    """Ask authz to hold the assignment's register access as it now stands (``first``: no live
+    assignment held this access before, so there is no older row to replace)."""
+    await policies.grant_register_access(
         assignment.user_id,
         assignment.organisation_id,
         assignment.application,
@@ -52,6 +48,7 @@ async def hold_register_access(policies: PolicyStore, assignment: Assignment, *,
         author_group=assignment.author_group,
         valid_from=assignment.valid_from,
         valid_until=assignment.valid_until,
+        first=first,
     )
 
 

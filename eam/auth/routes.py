@@ -18,28 +18,20 @@ from eam.http.handler_options import HandlerOptions, RateLimit
 SIGN_IN_COOKIE = "eam_sign_in"
 
 
-def _sign_in_cookie(state: State, value: str, max_age: int) -> Cookie:
+def _cookie(state: State, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
+    """EAM's browser cookies: HttpOnly, Secure in production, SameSite=Lax (so they come along
+    on the login provider's top-level redirect back to the callback)."""
     return Cookie(
-        key=SIGN_IN_COOKIE,
-        value=value,
-        max_age=max_age,
-        path="/auth",
-        httponly=True,
-        secure=state.settings.is_production,
-        samesite="lax",  # sent on the provider's top-level redirect back to the callback
+        key=key, value=value, max_age=max_age, path=path, httponly=True, secure=state.settings.is_production, samesite="lax"
     )
+
+
+def _sign_in_cookie(state: State, value: str, max_age: int) -> Cookie:
+    return _cookie(state, SIGN_IN_COOKIE, value, max_age, path="/auth")
 
 
 def _session_cookie(state: State, value: str, max_age: int) -> Cookie:
-    return Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        secure=state.settings.is_production,
-        samesite="lax",
-    )
+    return _cookie(state, SESSION_COOKIE, value, max_age)
 
 
 class SignInController(Controller):

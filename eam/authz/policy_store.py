@@ -88,8 +88,11 @@ class PolicyStore:
         author_group: str | None,
         valid_from: dt.datetime,
         valid_until: dt.datetime | None,
+        first: bool = False,
     ) -> None:
-        """Hold the assignment's register access: its one ``p2`` row, replacing an older one (a change)."""
+        """Hold the assignment's register access: its one ``p2`` row, replacing an older one (a
+        change); ``first``: no live assignment held this access (the caller checked), so there
+        is nothing to replace and the row is only added."""
         ptype, values = register_access_rule(
             user_id,
             organisation_id,
@@ -101,36 +104,8 @@ class PolicyStore:
             valid_from=valid_from,
             valid_until=valid_until,
         )
-        removed = await self._remove(ptype, register_access_key(user_id, organisation_id, application, register))
+        removed = [] if first else await self._remove(ptype, register_access_key(user_id, organisation_id, application, register))
         await self._add([(ptype, values)], removed)
-
-    async def add_register_access(
-        self,
-        user_id: uuid.UUID,
-        organisation_id: uuid.UUID,
-        application: str,
-        register: str,
-        *,
-        role: str,
-        data_level: str | None,
-        author_group: str | None,
-        valid_from: dt.datetime,
-        valid_until: dt.datetime | None,
-    ) -> None:
-        """Hold a new assignment's register access: its ``p2`` row, when none is held for this
-        user × organisation × application × register (the caller found no live assignment)."""
-        rule = register_access_rule(
-            user_id,
-            organisation_id,
-            application,
-            register,
-            role=role,
-            data_level=data_level,
-            author_group=author_group,
-            valid_from=valid_from,
-            valid_until=valid_until,
-        )
-        await self._add([rule])
 
     async def revoke_register_access(self, user_id: uuid.UUID, organisation_id: uuid.UUID, application: str, register: str) -> int:
         """Drop the assignment's ``p2`` row (revoked or expired); how many rows went."""
