@@ -58,14 +58,18 @@ def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
     )
 
 
+#: A request with its organisation, requester and decider, as :func:`request_out` shows it.
+_REQUEST_ROWS = (
+    select(AccessRequest, Organisation, Requester, Decider)
+    .join(Organisation, Organisation.id == AccessRequest.organisation_id)
+    .join(Requester, Requester.id == AccessRequest.requester_id)
+    .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
+)
+
+
 def visible_statement(ctx: Context) -> Select[Any]:
     """Requests the caller may read: their own, their organisations' (access managers), all (admins)."""
-    stmt = (
-        select(AccessRequest, Organisation, Requester, Decider)
-        .join(Organisation, Organisation.id == AccessRequest.organisation_id)
-        .join(Requester, Requester.id == AccessRequest.requester_id)
-        .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
-    )
+    stmt = _REQUEST_ROWS
     org_ids = ctx.readable_organisations("access_request")
     if org_ids is not None:
         stmt = stmt.where(or_(AccessRequest.requester_id == ctx.user.id, AccessRequest.organisation_id.in_(org_ids)))
@@ -88,13 +92,7 @@ def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) ->
 def _one_statement(for_members: bool) -> Select[Any]:
     """One request with its organisation, requester and decider, built once: for platform admins
     (any request), or for others (their own, or their organisations', bound per call)."""
-    stmt = (
-        select(AccessRequest, Organisation, Requester, Decider)
-        .join(Organisation, Organisation.id == AccessRequest.organisation_id)
-        .join(Requester, Requester.id == AccessRequest.requester_id)
-        .outerjoin(Decider, Decider.id == AccessRequest.decided_by)
-        .where(AccessRequest.id == bindparam("request_id"))
-    )
+    stmt = _REQUEST_ROWS.where(AccessRequest.id == bindparam("request_id"))
     if for_members:
         stmt = stmt.where(
             or_(AccessRequest.requester_id == bindparam("caller_id"), AccessRequest.organisation_id.in_(bindparam("org_ids", expanding=True)))

@@ -127,16 +127,19 @@ def context_for(
     request_id: str | None = None,
     client_id: str | None = None,
     scopes: frozenset[str] = frozenset(),
+    audit: Auditor | None = None,
 ) -> Context:
     """The context of an operation by ``user`` (or a service client acting through its account).
 
-    ``actor`` is how the audit trail names the caller (default: the person's name and subject).
+    ``actor`` is how the audit trail names the caller (default: the person's name and subject);
+    ``audit`` replaces the caller's recorder altogether (system actors).
     """
     return Context(
         session=session,
         user=user,
         guard=services.authz.guard(user.id, client_id, scopes),
-        audit=Auditor(
+        audit=audit
+        or Auditor(
             session=session,
             actor_id=user.id,
             actor=actor or f"{user.display_name} <{user.subject}>",
@@ -176,6 +179,4 @@ async def system_context(services: Services, actor: str) -> AsyncIterator[Contex
         now = services.clock()
         user = system_user(actor, now)
         services.authz.add_system_actor(user.id)
-        context = context_for(services, session, user, now)
-        context.audit = Auditor.system(session, actor, now)
-        yield context
+        yield context_for(services, session, user, now, audit=Auditor.system(session, actor, now))

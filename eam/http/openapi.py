@@ -42,7 +42,7 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 
 from litestar._openapi.schema_generation import SchemaCreator
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
