@@ -38,7 +38,7 @@ from eam.migrations import upgrade
 from tests.conftest import auth
 from tests.oidc import EAM_API_RESOURCE, OidcProvider, code_flow_tokens
 from tests.test_oidc_sign_in import EAM, browser, sign_in  # noqa: F401 (fixtures)
-from tests.test_service_tokens import _sql, empty_database  # noqa: F401 (fixture)
+from tests.test_service_tokens import _sql
 
 CAROL_NN = "85073003328"  # niss-1 of the test provider, signed in as a browser
 DIRK_NN = "90020199784"  # niss-2, signed in with the provider's tokens as bearer
@@ -204,7 +204,7 @@ async def test_after_a_real_sign_in_no_stored_value_holds_a_national_number_or_w
 # --- the data migration ----------------------------------------------------------------------------
 
 
-def test_migration_0007_drops_stored_id_tokens_and_clear_sign_in_secrets(empty_database: str) -> None:  # noqa: F811
+def test_migration_0007_drops_stored_id_tokens_and_clear_sign_in_secrets(empty_database: str) -> None:
     upgrade(empty_database, "0006")
     now, user_id = dt.datetime.now(dt.UTC), uuid.uuid4()
     user_key: Any = user_id.hex if empty_database.startswith("sqlite") else user_id  # how each stores a Uuid

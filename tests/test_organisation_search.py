@@ -7,20 +7,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eam.migrations import alembic_config, upgrade
 from eam.organisations.search import KEY_LENGTH, query_keys, search_key
-from tests.conftest import POSTGRES_URL, Api, _dsn
+from tests.conftest import Api
 
 NAMES = {
     "brugge": ("AZ Sint-Jan Brugge", "71000436"),
@@ -142,34 +138,12 @@ async def test_a_renamed_organisation_is_found_by_its_new_name_only(api: Api) ->
         assert [item["id"] for item in items] == found, query
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def unmigrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind (PostgreSQL: a scratch database, dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'before.db'}"
-        return
-    name = f"eam_search_{uuid.uuid4().hex[:10]}"
-
-    async def run(sql: str) -> None:
-        connection = await asyncpg.connect(_dsn(POSTGRES_URL))
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def test_the_migration_fills_in_the_key_of_existing_organisations(unmigrated_url: str) -> None:
+def test_the_migration_fills_in_the_key_of_existing_organisations(empty_database: str) -> None:
     """Organisations created before the key existed get theirs when 0008 runs."""
-    upgrade(unmigrated_url, "0007")
+    upgrade(empty_database, "0007")
 
     async def insert() -> None:
-        engine = create_async_engine(unmigrated_url)
+        engine = create_async_engine(empty_database)
         async with engine.begin() as connection:
             for name, nihdi in NAMES.values():
                 await connection.execute(
@@ -179,16 +153,16 @@ def test_the_migration_fills_in_the_key_of_existing_organisations(unmigrated_url
         await engine.dispose()
 
     async def read() -> dict[str, str]:
-        engine = create_async_engine(unmigrated_url)
+        engine = create_async_engine(empty_database)
         async with engine.connect() as connection:
             rows = (await connection.execute(text("SELECT name, search_key FROM organisations"))).all()
         await engine.dispose()
         return {name: key for name, key in rows}
 
     asyncio.run(insert())
-    upgrade(unmigrated_url)
+    upgrade(empty_database)
     assert asyncio.run(read()) == {name: search_key(name) for name, _ in NAMES.values()}
-    command.check(alembic_config(unmigrated_url))  # NOT NULL and indexed, as the model says
+    command.check(alembic_config(empty_database))  # NOT NULL and indexed, as the model says
 
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

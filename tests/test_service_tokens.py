@@ -12,17 +12,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from eam.app import create_app
@@ -31,7 +27,7 @@ from eam.migrations import upgrade
 from eam.authz.vocabulary import defined_scopes
 from eam.core.settings import SHIPPED_POLICIES_DIR, Settings
 from eam.verifier import TokenRefused, Verifier
-from tests.conftest import POSTGRES_URL, Api, Clock, assert_problem, casbin_rows, error_fields, serve_in_process, token
+from tests.conftest import Api, Clock, assert_problem, casbin_rows, error_fields, serve_in_process, token
 from tests.test_oauth import assert_oauth_error, basic, carol_token, exchange, exchange_form, introspect
 from tests.test_service_clients import cli_env, database_rows, eam  # noqa: F401 (cli_env is a fixture)
 
@@ -493,28 +489,6 @@ async def test_introspection_with_an_invalid_bearer_is_invalid_token(api: Api, c
 
 
 # --- migration 0004 ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no schema yet, of each kind (PostgreSQL: a scratch database, dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrate.db'}"
-        return
-    name = f"eam_mig_{uuid.uuid4().hex[:10]}"
-
-    async def run(sql: str) -> None:
-        connection = await asyncpg.connect(make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False))
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _sql(url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
