@@ -42,6 +42,7 @@ from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.core.settings import Settings
 from eam.users.routes import MeController
+from eam.ui.router import template_config, ui_routers
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
@@ -152,7 +153,9 @@ def create_app(
             ready,
             metrics,
             docs_asset,
+            *ui_routers(settings),
         ],
+        template_config=template_config(),
         dependencies={"ctx": Provide(provide_context)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=check_request,

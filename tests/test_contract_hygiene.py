@@ -51,7 +51,7 @@ def _operations(app: Litestar) -> list[tuple[str, str, Any]]:
         if not isinstance(route, HTTPRoute):
             continue
         for method, (handler, _) in route.route_handler_map.items():
-            if method != "OPTIONS":
+            if method != "OPTIONS" and not options_of(handler).page:  # pages: tests/ui
                 found.append((method, _filled(route.path), handler))
     return sorted(found, key=lambda item: (item[1], item[0]))
 

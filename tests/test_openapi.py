@@ -65,6 +65,8 @@ def _body_types() -> dict[str, type]:
     types: dict[str, type] = {}
     for route in app.routes:
         for handler in route.route_handlers if isinstance(route, HTTPRoute) else []:
+            if options_of(handler).page:
+                continue  # a web page reads HTML forms; it is not part of the API
             data = handler.parsed_fn_signature.parameters.get("data")
             body = options_of(handler).form or (data.annotation if data is not None else None)
             if body is not None:

@@ -22,12 +22,15 @@ from eam.core.audit import EXPIRY, Auditor
 from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import profile_of
-from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, NotFound, NotPending, ValidationFailed
+from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
 from eam.users.schemas import UserRef, user_ref
 from eam.core.context import Context
+
+#: The decision comment of a request its requester replaced with a changed one.
+AMENDED = "replaced by the requester with a changed request"
 
 Requester = aliased(User)
 Decider = aliased(User)
@@ -254,6 +257,16 @@ async def withdraw(ctx: Context, request_id: uuid.UUID, reason: str | None = Non
     if reason is not None and not reason.strip():
         raise ValidationFailed("a reason, when given, must not be blank", [FieldError("$.reason", "must not be blank")])
     return await _decide(ctx, request_id, "withdraw", RequestStatus.WITHDRAWN, reason)
+
+
+async def amend(ctx: Context, request_id: uuid.UUID, data: AccessRequestCreate) -> AccessRequest:
+    """The requester changes their pending request: it is withdrawn (noting why) and the new
+    version submitted, in the one transaction, so the access managers only ever see one of them."""
+    row = await get_request(ctx, request_id)
+    if row[0].requester_id != ctx.user.id:
+        raise Forbidden("only the requester can change a request")
+    await withdraw(ctx, request_id, AMENDED)
+    return await submit(ctx, data)
 
 
 async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int:

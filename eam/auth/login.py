@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from eam.core.audit import Auditor
 from eam.auth.models import BrowserSession, LoginAttempt
+from eam.auth.identity import Identity
 from eam.auth.oidc import OidcProvider
 from eam.auth.sessions import seal, token_hash, unseal
 from eam.core.database import transaction
@@ -154,24 +155,40 @@ async def complete_login(
         raise Unauthenticated("the login provider returned no ID token")
     claims = await provider.decode(id_token, audiences=[provider.config.client_id], now=now, nonce=sealed["nonce"])
     identity = provider.identity(claims)
-    new_token = secrets.token_urlsafe(32)
     async with transaction(sessionmaker) as session:
-        user = await user_for_identity(session, identity, settings.national_number_key, now)
-        if previous_session:  # rotate: the session from before sign-in never survives it
-            await session.execute(delete(BrowserSession).where(BrowserSession.token_hash == token_hash(previous_session)))
-        session.add(
-            BrowserSession(
-                token_hash=token_hash(new_token),
-                user_id=user.id,
-                provider=provider.name,
-                created_at=now,
-                expires_at=now + dt.timedelta(seconds=settings.session_ttl_seconds),
-            )
-        )
-        Auditor(session, user.id, f"{user.display_name} <{identity.subject}>", now, http_request_id).record(
-            "user.signed_in", target_type="user", target_id=user.id, after={"provider": provider.name}
-        )
+        new_token = await open_session(session, settings, identity, provider.name, now, previous_session, http_request_id)
     return new_token, attempt.return_to
+
+
+async def open_session(
+    session: AsyncSession,
+    settings: Settings,
+    identity: Identity,
+    provider_name: str,
+    now: dt.datetime,
+    previous_session: str | None,
+    http_request_id: str,
+) -> str:
+    """Start a browser session for ``identity`` (audited); returns its token, for the cookie.
+
+    The session from before sign-in never survives it (session fixation: OWASP)."""
+    new_token = secrets.token_urlsafe(32)
+    user = await user_for_identity(session, identity, settings.national_number_key, now)
+    if previous_session:
+        await session.execute(delete(BrowserSession).where(BrowserSession.token_hash == token_hash(previous_session)))
+    session.add(
+        BrowserSession(
+            token_hash=token_hash(new_token),
+            user_id=user.id,
+            provider=provider_name,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=settings.session_ttl_seconds),
+        )
+    )
+    Auditor(session, user.id, f"{user.display_name} <{identity.subject}>", now, http_request_id).record(
+        "user.signed_in", target_type="user", target_id=user.id, after={"provider": provider_name}
+    )
+    return new_token
 
 
 async def consume_attempt(sessionmaker: async_sessionmaker[AsyncSession], state: str, now: dt.datetime) -> LoginAttempt:

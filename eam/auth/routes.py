@@ -18,7 +18,7 @@ from eam.http.handler_options import HandlerOptions, RateLimit
 SIGN_IN_COOKIE = "eam_sign_in"
 
 
-def _cookie(state: State, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
+def browser_cookie(state: State, key: str, value: str, max_age: int, path: str = "/") -> Cookie:
     """EAM's browser cookies: HttpOnly, Secure in production, SameSite=Lax (so they come along
     on the login provider's top-level redirect back to the callback)."""
     return Cookie(
@@ -27,11 +27,11 @@ def _cookie(state: State, key: str, value: str, max_age: int, path: str = "/") -
 
 
 def _sign_in_cookie(state: State, value: str, max_age: int) -> Cookie:
-    return _cookie(state, SIGN_IN_COOKIE, value, max_age, path="/auth")
+    return browser_cookie(state, SIGN_IN_COOKIE, value, max_age, path="/auth")
 
 
-def _session_cookie(state: State, value: str, max_age: int) -> Cookie:
-    return _cookie(state, SESSION_COOKIE, value, max_age)
+def session_cookie(state: State, value: str, max_age: int) -> Cookie:
+    return browser_cookie(state, SESSION_COOKIE, value, max_age)
 
 
 class SignInController(Controller):
@@ -78,7 +78,7 @@ class SignInController(Controller):
         return Redirect(
             return_to,
             status_code=303,
-            cookies=[_session_cookie(state, token, state.settings.session_ttl_seconds), _sign_in_cookie(state, "", 0)],
+            cookies=[session_cookie(state, token, state.settings.session_ttl_seconds), _sign_in_cookie(state, "", 0)],
             headers={"Cache-Control": "no-store"},
         )
 
@@ -93,7 +93,7 @@ class SignInController(Controller):
         end_session = await login.logout(
             state.sessionmaker, state.settings, state.providers, request.cookies.get(SESSION_COOKIE)
         )
-        cleared = [_session_cookie(state, "", 0)]
+        cleared = [session_cookie(state, "", 0)]
         if end_session:
             return Redirect(end_session, status_code=303, cookies=cleared)  # type: ignore[return-value]
         return Response(None, status_code=204, cookies=cleared)

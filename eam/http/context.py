@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -31,7 +32,7 @@ from eam.http.handler_options import options_of
 from eam.service_clients.tokens import SERVICE_AUDIENCE, looks_like_service_token, service_account, service_caller
 from eam.users.service import user_for_identity
 
-__all__ = ["provide_context", "provide_session"]
+__all__ = ["caller_context", "provide_context", "provide_session"]
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -88,7 +89,6 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
     generator's cleanup only once every dependency of the handler has been resolved.
     """
     settings: Settings = state.settings
-    clock: Clock = state.clock
     cookie = request.cookies.get(SESSION_COOKIE)
     identity = service_token = None
     if "authorization" in request.headers or not cookie:
@@ -98,11 +98,42 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             service_token = token  # verified inside the transaction: its key and client are rows
         else:
             identity = await authenticate(state, token, claims)
+        cookie = None
     elif request.method not in SAFE_METHODS and not request.headers.get(CSRF_HEADER):
         raise Forbidden(f"requests signed in by session cookie must send the {CSRF_HEADER} header to change anything")
-    read_only = request.method in SAFE_METHODS
     # Handlers marked read_only (grant tokens) change nothing but, once, the caller's user row.
-    decides_nothing = options_of(request.route_handler).read_only
+    async with caller_context(
+        state,
+        request_id_of(request),
+        read_only=request.method in SAFE_METHODS,
+        decides_nothing=options_of(request.route_handler).read_only,
+        session_token=cookie,
+        identity=identity,
+        service_token=service_token,
+    ) as ctx:
+        yield ctx
+
+
+@asynccontextmanager
+async def caller_context(
+    state: State,
+    request_id: str,
+    *,
+    read_only: bool,
+    decides_nothing: bool = False,
+    session_token: str | None = None,
+    identity: Identity | None = None,
+    service_token: str | None = None,
+) -> AsyncIterator[Context]:
+    """One operation's transaction and context for a caller known by exactly one of a browser
+    session token, a verified person's identity or a (not yet verified) service token.
+
+    Used by the API (one per request) and by the web pages (one per read, one per change, so a
+    refused change leaves nothing written and the page can still be shown). It commits when the
+    block ends without error, after telling policy sync what this transaction wrote.
+    """
+    settings: Settings = state.settings
+    clock: Clock = state.clock
     authz: Authorizer = state.authorizer
     async with transaction(state.sessionmaker, read_only=read_only, statement_level=decides_nothing) as session:
         if not read_only and not decides_nothing:
@@ -115,8 +146,10 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             user = await service_account(session, caller.client, settings.national_number_key, now)
         elif identity is not None:
             user = await user_for_identity(session, identity, settings.national_number_key, now)
+        elif session_token is not None:
+            user = await session_user(session, session_token, now)
         else:
-            user = await session_user(session, cookie, now)
+            raise Unauthenticated("sign in first")
         if caller is None and settings.is_platform_admin(user.issuer, user.subject):
             authz.add_config_admin(user_subject(user.id))
         yield context_for(
@@ -125,11 +158,11 @@ async def provide_context(state: State, request: Request[Any, Any, Any]) -> Asyn
             user,
             now,
             actor=caller.actor if caller else None,
-            request_id=request_id_of(request),
+            request_id=request_id,
             client_id=caller.client.client_id if caller else None,
             scopes=caller.scopes if caller else frozenset(),
         )
-        expect_written(authz, session)  # the handler succeeded; the commit follows
+        expect_written(authz, session)  # the operation succeeded; the commit follows
     await apply_written(authz, session, state.sessionmaker)
 
 

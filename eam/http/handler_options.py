@@ -41,6 +41,8 @@ class HandlerOptions:
     #: Unknown query parameters are ignored, not refused: pages a login provider redirects to
     #: (RFC 6749 section 4.1.2: the client ignores parameters it does not recognise).
     ignores_unknown_query: bool = False
+    #: A web page (:mod:`eam.ui`): its body, if any, is an HTML form the page reads itself.
+    page: bool = False
 
     def opt(self) -> dict[str, Any]:
         return {OPT_KEY: self}

@@ -125,6 +125,9 @@ def _refuse_unknown_query(handler: HTTPRouteHandler, accepted: frozenset[str], u
 
 async def _check_json_body(request: Request[Any, Any, Any]) -> None:
     """Refuse a body the handler's ``data`` could never come from."""
+    if options_of(request.route_handler).page:
+        await _check_form_body(request)
+        return
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     if data is None:
         if options_of(request.route_handler).form is None and await request.body():
@@ -147,3 +150,20 @@ async def _check_json_body(request: Request[Any, Any, Any]) -> None:
         raise MalformedBody(f"the body is not valid JSON: {exc}") from None
     # Litestar's request.json() returns this cached value instead of decoding again.
     ScopeState.from_scope(request.scope).json = decoded
+
+
+#: What web pages accept as a body: HTML forms (WHATWG HTML, form submission).
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def _check_form_body(request: Request[Any, Any, Any]) -> None:
+    """A page's body is an HTML form, whatever the handler reads of it."""
+    if not await request.body():
+        return
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in FORM_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"send a form ({' or '.join(FORM_MEDIA_TYPES)}), not {media_type[:100] or 'no Content-Type'}",
+            method=request.method,
+            accepted=", ".join(FORM_MEDIA_TYPES),
+        )

@@ -37,6 +37,36 @@ class Me(msgspec.Struct, frozen=True):
     pending_requests: list[AccessRequestOut]
 
 
+class Standing(msgspec.Struct, frozen=True):
+    """Who the caller is and what they manage: what every page needs to offer the right links."""
+
+    id: uuid.UUID
+    display_name: str
+    platform_admin: bool
+    access_manager_of: list[OrganisationRef]
+
+
+async def managed_organisations(ctx: Context) -> list[Organisation]:
+    """The organisations the caller is an access manager of, by name."""
+    return list(
+        await ctx.session.scalars(
+            select(Organisation)
+            .join(AccessManager, AccessManager.organisation_id == Organisation.id)
+            .where(AccessManager.user_id == ctx.user.id)
+            .order_by(Organisation.search_name)
+        )
+    )
+
+
+async def standing(ctx: Context) -> Standing:
+    return Standing(
+        id=ctx.user.id,
+        display_name=ctx.user.display_name,
+        platform_admin=ctx.guard.allows_platform("organisation", "create"),
+        access_manager_of=[organisation_ref(org) for org in await managed_organisations(ctx)],
+    )
+
+
 async def set_email(ctx: Context, email: str | None) -> None:
     """A person sets their own professional e-mail address (audited)."""
     if ctx.user.email != email:
@@ -47,14 +77,7 @@ async def set_email(ctx: Context, email: str | None) -> None:
 
 
 async def me(ctx: Context) -> Me:
-    managed = list(
-        await ctx.session.scalars(
-            select(Organisation)
-            .join(AccessManager, AccessManager.organisation_id == Organisation.id)
-            .where(AccessManager.user_id == ctx.user.id)
-            .order_by(Organisation.search_name)
-        )
-    )
+    managed = await managed_organisations(ctx)
     rows = await ctx.session.execute(
         select(Assignment, assignments.Holder, Organisation)
         .join(assignments.Holder, assignments.Holder.id == Assignment.user_id)

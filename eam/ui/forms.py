@@ -1,0 +1,90 @@
+"""Reading submitted forms: each field checked for what a person can fix, with a message per field.
+
+Forms check only what is about typing (present, length, a date); every business rule stays in
+the domain operation the form calls, whose :class:`~eam.core.errors.ValidationFailed` is mapped
+back to the fields it names (``$.justification`` → ``justification``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eam.core.errors import EAMError, ValidationFailed
+from eam.ui.messages import FIELD_RULES, PROBLEMS
+
+Gettext = Callable[..., str]
+
+
+class Form:
+    """The submitted values (kept to show them again) and the problems found, per field."""
+
+    def __init__(self, data: Mapping[str, Any], gettext: Gettext) -> None:
+        self.values: dict[str, Any] = {key: value for key, value in data.items() if key != "_csrf_token"}
+        self.errors: dict[str, str] = {}
+        self._ = gettext
+
+    def __bool__(self) -> bool:
+        return not self.errors
+
+    def fail(self, field: str, rule: str, **variables: Any) -> None:
+        self.errors.setdefault(field, self._(FIELD_RULES[rule], **variables))
+
+    def text(self, name: str, *, required: bool = True, min_length: int = 0, max_length: int = 2000) -> str | None:
+        value = str(self.values.get(name) or "").strip()
+        if not value:
+            if required:
+                self.fail(name, "required")
+            return None
+        if len(value) < min_length:
+            self.fail(name, "too-short", n=min_length)
+        elif len(value) > max_length:
+            self.fail(name, "too-long", n=max_length)
+        return value
+
+    def choice(self, name: str, allowed: Mapping[str, Any] | list[str], *, required: bool = True) -> str | None:
+        value = str(self.values.get(name) or "")
+        if not value:
+            if required:
+                self.fail(name, "required")
+            return None
+        if value not in allowed:
+            self.fail(name, "invalid")
+            return None
+        return value
+
+    def day(self, name: str, *, after: dt.date | None = None, required: bool = False) -> dt.date | None:
+        value = str(self.values.get(name) or "").strip()
+        if not value:
+            if required:
+                self.fail(name, "required")
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(name, "date")
+            return None
+        if after is not None and day < after:
+            self.fail(name, "past")
+        return day
+
+    def absorb(self, exc: EAMError, fields: Mapping[str, str] | None = None) -> str:
+        """The page-level message for a refused operation; its field problems go to the fields.
+
+        ``fields`` maps an API field name to the form's when they differ (``profile`` → ``profile_key``).
+        """
+        if isinstance(exc, ValidationFailed):
+            for problem in exc.extensions.get("errors") or []:
+                name = str(problem.get("field", "")).rsplit(".", 1)[-1]
+                name = (fields or {}).get(name, name)
+                self.errors.setdefault(name, str(problem.get("message", "")))
+        return problem_message(exc, self._)
+
+
+def problem_message(exc: EAMError, gettext: Gettext) -> str:
+    """The person-facing message of a domain error, by its stable problem code."""
+    message = PROBLEMS.get(exc.code)
+    if message is None:
+        message = PROBLEMS["conflict"] if exc.status == 409 else PROBLEMS["bad-request"]
+    return gettext(message)

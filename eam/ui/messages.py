@@ -1,0 +1,76 @@
+"""What the pages say about outcomes, in words a person understands (translated where shown).
+
+Problems are told by the same stable problem codes the API answers with
+(:mod:`eam.core.errors`), so a page and the API never disagree about what went wrong.
+"""
+
+from __future__ import annotations
+
+from eam.ui.i18n import N_
+
+#: After a change, the page it leads to says what happened (``?notice=<key>``).
+NOTICES: dict[str, str] = {
+    "submitted": N_("Your request was sent to the access managers of the organisation."),
+    "withdrawn": N_("Your request was withdrawn."),
+    "amended": N_("Your request was changed; the access managers see the new version."),
+    "approved": N_("The request was approved."),
+    "rejected": N_("The request was rejected."),
+    "signed-out": N_("You are signed out."),
+    "language": N_("The language was changed."),
+    "revoked": N_("The access was revoked."),
+    "changed": N_("The access was changed."),
+    "granted": N_("The access was granted."),
+    "appointed": N_("The access manager was appointed."),
+    "removed": N_("The access manager was removed."),
+    "created": N_("It was created."),
+    "disabled": N_("The organisation was disabled."),
+    "enabled": N_("The organisation was enabled again."),
+    "rotated": N_("A new signing key is in use."),
+}
+
+#: One message per problem type (``urn:eam:problem:<code>``) a page can meet.
+PROBLEMS: dict[str, str] = {
+    "validation-error": N_("Some fields need your attention."),
+    "unknown-query-parameter": N_("The address of this page is not valid."),
+    "bad-request": N_("The request could not be understood."),
+    "malformed-body": N_("The form could not be read. Please try again."),
+    "unsupported-media-type": N_("The form could not be read. Please try again."),
+    "unauthenticated": N_("Please sign in."),
+    "forbidden": N_("You are not allowed to do this."),
+    "csrf": N_("This form has expired or was sent from another site. Please reload the page and try again."),
+    "not-found": N_("This does not exist, or you are not allowed to see it."),
+    "conflict": N_("This conflicts with the current state. Please reload the page."),
+    "duplicate-request": N_("You already have a pending request for this access."),
+    "already-assigned": N_("This person already holds access to this register in this application."),
+    "request-not-pending": N_("This request is no longer pending: it was decided, withdrawn or has expired."),
+    "assignment-not-active": N_("This access is no longer active."),
+    "organisation-disabled": N_("This organisation is disabled."),
+    "last-access-manager": N_("An organisation always keeps at least one access manager."),
+    "already-exists": N_("This already exists."),
+    "no-active-assignment": N_("You hold no active access in this application."),
+    "service-unavailable": N_("The service is busy or unavailable. Please try again in a moment."),
+    "too-many-requests": N_("Too many attempts. Please wait a minute and try again."),
+}
+
+#: Field problems, by the rule that failed (see :func:`eam.ui.forms.field_message`).
+FIELD_RULES: dict[str, str] = {
+    "required": N_("This field is required."),
+    "too-short": N_("Please write at least %(n)s characters."),
+    "too-long": N_("Please write at most %(n)s characters."),
+    "invalid": N_("This value is not valid."),
+    "date": N_("Please give a date."),
+    "past": N_("Please give a date in the future."),
+}
+
+#: How statuses read on a page.
+STATUSES: dict[str, str] = {
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+    "expired": N_("expired"),
+    "active": N_("active"),
+    "scheduled": N_("scheduled"),
+    "revoked": N_("revoked"),
+    "disabled": N_("disabled"),
+}

@@ -1,0 +1,94 @@
+"""The web application at ``/``: pages for employees, access managers, platform admins and
+auditors, on the same domain operations as the API (:mod:`eam.ui.pages`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from eam.core.errors import EAMError, Unauthenticated
+from eam.core.settings import Settings
+from eam.http.handler_options import HandlerOptions
+from eam.ui.forms import problem_message
+from eam.ui.pages.access_manager import InboxPages
+from eam.ui.pages.employee import EmployeePages
+from eam.ui.pages.sign_in import SignInPages, demo_sign_in
+from eam.ui.security import add_security_headers, csrf_config
+from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
+from eam.ui.messages import PROBLEMS
+
+UI_DIR = Path(__file__).parent
+PAGE = HandlerOptions(page=True)
+STATIC_PATH = "/static"
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(UI_DIR / "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.newstyle_gettext = True  # type: ignore[attr-defined]
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A refused page or change, told as a page: sign-in for the signed-out, else a message."""
+    if isinstance(exc, Unauthenticated):
+        target = request.url.path if request.method == "GET" else "/"
+        return Redirect(f"/sign-in?return_to={quote(target)}", status_code=303)
+    visit = Visit(request.app.state, request)
+    if isinstance(exc, EAMError):
+        status, message = exc.status, problem_message(exc, visit.gettext)
+    elif isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        status, message = 403, visit.gettext(PROBLEMS["csrf"])
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
+        code = {403: "forbidden", 404: "not-found", 429: "too-many-requests"}.get(status, "bad-request")
+        message = visit.gettext(PROBLEMS[code])
+    else:
+        raise exc
+    return visit.page("error.html", status=status, message=message)
+
+
+def ui_routers(settings: Settings) -> list[Router]:
+    """The pages (CSRF-checked, with security headers) and their static files."""
+    handlers: list[Any] = [SignInPages, EmployeePages, InboxPages]
+    if not settings.is_production and settings.dev_token_secret:
+        handlers.append(demo_sign_in)  # development only: never registered in production
+    pages = Router(
+        path="/",
+        route_handlers=handlers,
+        dependencies={"visit": Provide(provide_visit, sync_to_thread=False)},
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
+        exception_handlers={EAMError: page_error, HTTPException: page_error},
+        after_request=add_security_headers,
+        include_in_schema=False,
+        opt=PAGE.opt(),
+    )
+    static = create_static_files_router(
+        path=STATIC_PATH,
+        directories=[UI_DIR / "static"],
+        include_in_schema=False,
+        after_request=add_security_headers,
+        opt=PAGE.opt(),
+    )
+    return [pages, static]
+
+
+__all__ = ["PAGE_HEADERS", "Template", "template_config", "ui_routers"]
