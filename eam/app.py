@@ -41,7 +41,7 @@ from eam.signing_keys.keyring import KeyRing, install_key_change_hooks
 from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.core.settings import Settings
-from eam.users.routes import MeController
+from eam.users.routes import MeController, PeopleController
 from eam.ui.router import template_config, ui_routers
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
@@ -136,6 +136,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             MeController,
+            PeopleController,
             SignInController,
             OrganisationController,
             AccessManagerController,

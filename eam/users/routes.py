@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, patch
+from litestar.params import Parameter
 
 from eam.core.context import Context
 from eam.http.handler_options import HandlerOptions
-from eam.users import flows
+from eam.core.paging import Page
+from eam.http.paging import Cursor, Limit
+from eam.users import directory, flows
+from eam.users.directory import PersonOut
 from eam.users.flows import Me
 from eam.users.schemas import MePatch
 
@@ -21,3 +27,23 @@ class MeController(Controller):
     async def update_me(self, ctx: Context, data: MePatch) -> Me:
         await flows.set_email(ctx, data.email)
         return await flows.me(ctx)
+
+
+class PeopleController(Controller):
+    path = "/v1/people"
+    tags = ["People"]
+
+    @get(
+        operation_id="searchPeople",
+        summary="Find people by name or e-mail: access managers, those of their organisations; platform admins, everyone",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def search_people(
+        self,
+        ctx: Context,
+        q: Annotated[str | None, Parameter(max_length=200, description="Part of the name or e-mail address, any case")] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[PersonOut]:
+        people, next_cursor = await directory.search_people(ctx, q, limit, cursor)
+        return Page(items=people, next_cursor=next_cursor)

@@ -1,0 +1,93 @@
+"""The people directory: find a person by name or e-mail address, to appoint or grant to them.
+
+Who may look whom up (the same rule for the API and the pages): platform admins and auditors
+with platform-wide reading find everyone; an access manager finds the people related to the
+organisations they manage (holders of access there, people who asked for access there, and
+its access managers); others find no one. Service accounts are not people and never listed.
+The national number is never part of a search or an answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from sqlalchemy import Select, or_, select, union
+
+from eam.access_managers.models import AccessManager
+from eam.access_requests.models import AccessRequest
+from eam.assignments.models import Assignment
+from eam.core.context import Context
+from eam.core.errors import Forbidden
+from eam.core.paging import fetch_page
+from eam.organisations.models import Organisation
+from eam.organisations.schemas import OrganisationRef
+from eam.organisations.service import organisation_ref
+from eam.service_clients.tokens import SERVICE_CLIENT_ISSUER
+from eam.users.models import User
+
+
+class PersonOut(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    display_name: str
+    email: str | None
+    #: The organisations (among those the caller may see) the person holds access at, asked
+    #: access at or manages.
+    organisations: list[OrganisationRef]
+
+
+def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.UUID, uuid.UUID]]:
+    """(person, organisation) pairs that relate a person to an organisation."""
+    parts = [
+        select(Assignment.user_id.label("user_id"), Assignment.organisation_id.label("organisation_id")),
+        select(AccessRequest.requester_id.label("user_id"), AccessRequest.organisation_id.label("organisation_id")),
+        select(AccessManager.user_id.label("user_id"), AccessManager.organisation_id.label("organisation_id")),
+    ]
+    if organisation_ids is not None:
+        parts = [part.where(part.selected_columns.organisation_id.in_(organisation_ids)) for part in parts]
+    related = union(*parts).subquery()
+    return select(related.c.user_id, related.c.organisation_id)  # type: ignore[return-value]
+
+
+async def search_people(ctx: Context, q: str | None, limit: int, cursor: str | None) -> tuple[list[PersonOut], str | None]:
+    """People whose name or e-mail address contains ``q`` (ignoring case), by name."""
+    organisation_ids = ctx.readable_organisations("person")
+    if organisation_ids == []:
+        raise Forbidden("only access managers and platform admins can look people up")
+    stmt = select(User).where(User.issuer != SERVICE_CLIENT_ISSUER)
+    if organisation_ids is not None:
+        related = _memberships(organisation_ids).subquery()
+        stmt = stmt.where(User.id.in_(select(related.c.user_id)))
+    if q and q.strip():
+        needle = q.strip().casefold()
+        stmt = stmt.where(or_(User.display_name.ilike(f"%{_escaped(needle)}%", escape="\\"), User.email.ilike(f"%{_escaped(needle)}%", escape="\\")))
+    stmt = stmt.order_by(User.display_name, User.id)
+    people, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+    organisations = await _organisations_of(ctx, [person.id for person in people], organisation_ids)
+    return [
+        PersonOut(id=person.id, display_name=person.display_name, email=person.email, organisations=organisations.get(person.id, []))
+        for person in people
+    ], next_cursor
+
+
+async def _organisations_of(
+    ctx: Context, people: list[uuid.UUID], organisation_ids: list[uuid.UUID] | None
+) -> dict[uuid.UUID, list[OrganisationRef]]:
+    if not people:
+        return {}
+    related = _memberships(organisation_ids).subquery()
+    rows = await ctx.session.execute(
+        select(related.c.user_id, Organisation)
+        .join(Organisation, Organisation.id == related.c.organisation_id)
+        .where(related.c.user_id.in_(people))
+        .order_by(Organisation.search_name)
+    )
+    found: dict[uuid.UUID, list[OrganisationRef]] = {}
+    for user_id, organisation in rows:
+        found.setdefault(user_id, []).append(organisation_ref(organisation))
+    return found
+
+
+def _escaped(text: str) -> str:
+    """``text`` matched literally by LIKE (``%`` and ``_`` are not wildcards here)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
