@@ -74,3 +74,6 @@ STATUSES: dict[str, str] = {
     "revoked": N_("revoked"),
     "disabled": N_("disabled"),
 }
+
+#: A bulk decision's outcome for one request that succeeded.
+DECIDED: dict[str, str] = {"approve": N_("Approved"), "reject": N_("Rejected")}

@@ -24,6 +24,7 @@ from eam.core.paging import fetch_page
 from eam.ui.forms import Form, problem_message
 from eam.ui.i18n import N_, end_of_day
 from eam.ui.pages.sign_in import FormData
+from eam.ui.messages import DECIDED
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
 from eam.users.flows import standing
@@ -105,7 +106,7 @@ class InboxPages(Controller):
                     else:
                         decided = await workflow.reject(ctx, request_id, RejectIn(reason=reason or ""))
                     out = workflow.request_out(decided, ctx.now)
-                outcomes.append(BulkOutcome(request_id, True, visit.gettext("Approved" if decision == "approve" else "Rejected"), out))
+                outcomes.append(BulkOutcome(request_id, True, visit.gettext(DECIDED[decision or "approve"]), out))
             except EAMError as exc:
                 outcomes.append(BulkOutcome(request_id, False, problem_message(exc, visit.gettext)))
         async with visit.reading() as ctx:

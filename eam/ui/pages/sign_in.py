@@ -20,7 +20,7 @@ from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import Identity
 from eam.auth.routes import browser_cookie, session_cookie
 from eam.core.database import transaction
-from eam.core.errors import NotFound
+from eam.core.errors import NotFound, ValidationFailed
 from eam.demo import DEMO_USERS
 from eam.http.context import request_id_of
 from eam.http.handler_options import HandlerOptions, RateLimit
@@ -33,9 +33,10 @@ FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENC
 
 def safe_target(value: str | None) -> str:
     """A path on this service to go back to (never another site), else the home page."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 512:
+    try:
+        return login.safe_return_to(value or "/")
+    except ValidationFailed:
         return "/"
-    return value
 
 
 def demo_users_offered(state: State) -> bool:
