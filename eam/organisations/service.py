@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from rapidfuzz import fuzz
 from sqlalchemy import Select, or_, select
 
 from eam.authz.vocabulary import PLATFORM_DOMAIN, org_domain
@@ -11,7 +12,7 @@ from eam.core.errors import AlreadyExists, FieldError, NotFound, OrganisationDis
 from eam.organisations.models import Organisation
 from eam.core.enums import OrganisationStatus
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
-from eam.organisations.search import query_keys
+from eam.organisations.search import query_keys, search_key
 from eam.organisations.schemas import OrganisationCreate, OrganisationOut, OrganisationPatch, OrganisationRef
 from eam.core.context import Context
 from eam.core.paging import fetch_page
@@ -144,6 +145,36 @@ async def search(ctx: Context, q: str | None, status: str | None, limit: int, cu
     """Find organisations (anyone signed in may, to name the one they ask access at)."""
     ctx.require(PLATFORM_DOMAIN, "organisation", "search")
     return await fetch_page(ctx.session, search_statement(q, status), limit, cursor)
+
+
+async def search_tolerant(ctx: Context, q: str, status: str | None, limit: int) -> tuple[list[Organisation], bool]:
+    """Organisations for a person typing a name: exact matches (:func:`search_statement`) or,
+    when there are none, the names closest to what was typed despite typos ("sint jna brugee").
+
+    Returns the organisations and whether they are approximate. Candidates are names sharing a
+    three-letter run with the query (a bounded read), ranked by RapidFuzz's partial ratio.
+    """
+    found, _ = await search(ctx, q, status, limit, None)
+    if found:
+        return found, False
+    key = search_key(q)
+    if len(key) < 4:
+        return [], False
+    trigrams = list(dict.fromkeys(key[index : index + 3] for index in range(len(key) - 2)))[:FUZZY_TRIGRAMS]
+    stmt = select(Organisation).where(or_(*[Organisation.search_key.contains(trigram, autoescape=True) for trigram in trigrams]))
+    if status:
+        stmt = stmt.where(Organisation.status == status)
+    candidates = list(await ctx.session.scalars(stmt.limit(FUZZY_CANDIDATES)))
+    scored = [(fuzz.partial_ratio(key, org.search_key), org) for org in candidates]
+    close = sorted((item for item in scored if item[0] >= FUZZY_CUTOFF), key=lambda item: (-item[0], item[1].search_name))
+    return [org for _, org in close[:limit]], True
+
+
+#: Typo-tolerant search: how many three-letter runs of the query are looked for, how many names
+#: are ranked at most, and the least similarity (0-100) of a name shown.
+FUZZY_TRIGRAMS = 24
+FUZZY_CANDIDATES = 2000
+FUZZY_CUTOFF = 75
 
 
 def search_statement(q: str | None, status: str | None) -> Select[tuple[Organisation]]:

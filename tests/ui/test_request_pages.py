@@ -121,3 +121,22 @@ async def test_an_access_manager_sees_and_decides_only_their_organisations(api: 
     carol = person()
     await carol.sign_in("carol")
     assert "Inbox" not in text_of((await carol.get("/")).text)
+
+
+async def test_the_organisation_picker_tolerates_typos(api: Api, person: Callable[..., Person]) -> None:
+    await api.managed_organisation("alice")
+    await api.organisation(name="UZ Leuven", nihdi="71000931")
+    carol = person()
+    await carol.sign_in("carol")
+
+    async def picked(q: str) -> str:
+        response = await carol.get("/organisations/search", params={"q": q})
+        assert response.status_code == 200
+        return text_of(f'<main id="main">{response.text}</main>')
+
+    assert (await picked("sint jan")).startswith("AZ Sint-Jan Brugge (NIHDI 71000436)")
+    close = await picked("sint jna brugee")
+    assert close.startswith("No exact match for “sint jna brugee”. Did you mean:") and "AZ Sint-Jan Brugge" in close
+    assert "UZ Leuven" not in close
+    assert "UZ Leuven" in await picked("leuvn")
+    assert await picked("qqqqqq") == "No organisation matches “qqqqqq”."

@@ -94,8 +94,8 @@ class EmployeePages(Controller):
     async def organisation_search(self, visit: Visit, q: SearchText = None) -> Template:
         """The organisations matching what was typed so far (the request form asks as you type)."""
         async with visit.reading() as ctx:
-            found = await self._search(ctx, q)
-        return visit.page("partials/organisation_choices.html", found=found, q=q or "", chosen="")
+            found, approximate = await self._search(ctx, q)
+        return visit.page("partials/organisation_choices.html", found=found, approximate=approximate, q=q or "", chosen="")
 
     @get("/requests/catalogue", name="request-catalogue")
     async def catalogue_part(self, visit: Visit, application: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
@@ -181,7 +181,7 @@ class EmployeePages(Controller):
         async with visit.reading() as ctx:
             visit.standing = await standing(ctx)
             applications, registers = await catalogue_choices(ctx, values.get("application"))
-            found = await self._search(ctx, values.get("q"))
+            found, approximate = await self._search(ctx, values.get("q"))
             chosen = None
             if values.get("organisation_id"):
                 try:
@@ -197,17 +197,19 @@ class EmployeePages(Controller):
             applications=applications,
             registers=registers,
             found=found,
+            approximate=approximate,
             chosen=chosen,
             amending=amending,
             describe=describe,
         )
 
     @staticmethod
-    async def _search(ctx: Context, q: str | None) -> list[Any]:
+    async def _search(ctx: Context, q: str | None) -> tuple[list[Any], bool]:
+        """Active organisations matching ``q``, and whether they are only close matches."""
         if not q or not q.strip():
-            return []
-        found, _ = await organisations.search(ctx, q, "active", 10, None)
-        return [organisation_ref(org) for org in found]
+            return [], False
+        found, approximate = await organisations.search_tolerant(ctx, q, "active", 10)
+        return [organisation_ref(org) for org in found], approximate
 
 
 def profile_key(profile: Profile) -> str:
