@@ -8,7 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -42,7 +43,7 @@ from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.core.settings import Settings
 from eam.users.routes import MeController, PeopleController
-from eam.ui.router import template_config, ui_routers
+from eam.ui.router import page_error, template_config, ui_routers, wants_page
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
@@ -158,7 +159,7 @@ def create_app(
         ],
         template_config=template_config(),
         dependencies={"ctx": Provide(provide_context)},
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},  # type: ignore[arg-type]
         before_request=check_request,
         middleware=[HTTP_METRICS.middleware, *rate_limit_middleware(settings)],
         lifespan=[lifespan],
@@ -217,6 +218,13 @@ async def check_shared_store(store: SharedRateLimitStore) -> None:
     except (RedisError, OSError) as exc:
         await store.close()
         raise RuntimeError(f"cannot reach Redis at EAM_REDIS_URL ({type(exc).__name__}): is it running?") from exc
+
+
+def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """No such address: a page for a browser asking for a page, else problem+json."""
+    if wants_page(request):
+        return page_error(request, exc)
+    return EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[operator]
 
 
 def scope_description(scope: str) -> str:

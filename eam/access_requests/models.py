@@ -46,6 +46,8 @@ class AccessRequest(Base):
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     decision_comment: Mapped[str | None] = mapped_column(Text)
     assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: A change request: the assignment its holder asks to change (approval changes it in place).
+    changes_assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("assignments.id"))
 
     def effective_status(self, now: dt.datetime) -> str:
         """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""
@@ -67,4 +69,5 @@ class AccessRequest(Base):
             "status": self.status,
             "decision_comment": self.decision_comment,
             "assignment_id": str(self.assignment_id) if self.assignment_id else None,
+            **({"changes_assignment_id": str(self.changes_assignment_id)} if self.changes_assignment_id else {}),
         }

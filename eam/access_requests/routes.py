@@ -8,7 +8,7 @@ from litestar.params import Parameter
 
 from eam.access_requests import workflow
 from eam.access_requests.models import AccessRequest
-from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn, RequestStatus, WithdrawIn
+from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, ChangeRequestIn, RejectIn, RequestStatus, WithdrawIn
 from eam.core.context import Context
 from eam.core.paging import Page, fetch_page
 from eam.http.paging import Cursor, Limit
@@ -64,6 +64,15 @@ class AccessRequestController(Controller):
     async def withdraw(self, ctx: Context, request_id: uuid.UUID, data: WithdrawIn | None = None) -> AccessRequestOut:
         reason = data.reason if data is not None else None
         return workflow.request_out(await workflow.withdraw(ctx, request_id, reason), ctx.now)
+
+    @post(
+        "/for-assignment/{assignment_id:uuid}",
+        operation_id="askAssignmentChange",
+        summary="Ask to change or extend access you hold (decided by the access managers like a request)",
+    )
+    async def ask_change(self, ctx: Context, assignment_id: uuid.UUID, data: ChangeRequestIn) -> AccessRequestOut:
+        request = await workflow.ask_change(ctx, assignment_id, data)
+        return await self._out(ctx, request.id)
 
     @staticmethod
     async def _out(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:

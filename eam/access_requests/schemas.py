@@ -44,6 +44,21 @@ class AccessRequestCreate(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     valid_until: FutureTime | None = None
 
 
+class ChangeRequestIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A holder asks for another profile and/or another end date of an assignment they hold.
+
+    ``valid_until`` left out keeps the current end date; ``null`` asks for no end date."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "valid_until": "2031-06-30T22:00:00Z",
+        "justification": "The study was extended by a year.",
+    }
+
+    justification: Justification
+    profile: Profile | None = None
+    valid_until: FutureTime | None | msgspec.UnsetType = msgspec.UNSET
+
+
 class ApproveIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Approve as requested, or narrow the profile and/or set an end date."""
 
@@ -88,3 +103,5 @@ class AccessRequestOut(msgspec.Struct, frozen=True):
     decided_by: UserRef | None
     decision_comment: str | None
     assignment_id: uuid.UUID | None
+    #: Set on a change request: the assignment it asks to change.
+    changes_assignment_id: uuid.UUID | None = None

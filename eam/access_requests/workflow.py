@@ -11,18 +11,20 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import msgspec
 from sqlalchemy import and_, bindparam, or_, Select, select, update
 from sqlalchemy.orm import aliased
 
 from eam.access_requests.models import AccessRequest
-from eam.core.enums import RequestStatus
-from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, RejectIn
-from eam.assignments.service import check_end_date, grant, live_assignment
+from eam.core.enums import AssignmentStatus, RequestStatus
+from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, ChangeRequestIn, RejectIn
+from eam.assignments.schemas import AssignmentPatch
+from eam.assignments.service import change, check_end_date, get_assignment, grant, live_assignment
 from eam.core.audit import EXPIRY, Auditor
 from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import profile_of
-from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
+from eam.core.errors import AlreadyAssigned, AssignmentNotActive, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
@@ -58,6 +60,7 @@ def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
         decided_by=_user_ref(decider),
         decision_comment=request.decision_comment,
         assignment_id=request.assignment_id,
+        changes_assignment_id=request.changes_assignment_id,
     )
 
 
@@ -144,21 +147,7 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     if len(data.justification.strip()) < 10:
         raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
     check_end_date(data.valid_until, ctx.now)
-    await expire_due(ctx, requester_id=ctx.user.id)
-    pending = await ctx.session.scalar(
-        select(AccessRequest).where(
-            AccessRequest.requester_id == ctx.user.id,
-            AccessRequest.organisation_id == org.id,
-            AccessRequest.application == data.application,
-            AccessRequest.register_code == data.register,
-            AccessRequest.status == RequestStatus.PENDING,
-        )
-    )
-    if pending is not None:
-        raise DuplicateRequest(
-            f"you already asked for {data.application}/{data.register} at {org.name}; it is pending",
-            existing=f"/v1/access-requests/{pending.id}",
-        )
+    await _refuse_pending_duplicate(ctx, org, data.application, data.register)
     assigned = await live_assignment(ctx, ctx.user.id, org.id, data.application, data.register)
     if assigned is not None:
         raise AlreadyAssigned(
@@ -178,6 +167,69 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
         status=RequestStatus.PENDING,
         created_at=ctx.now,
         expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
+    )
+    ctx.session.add(request)
+    await ctx.session.flush()
+    ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
+    return request
+
+
+async def _refuse_pending_duplicate(ctx: Context, org: Organisation, application: str, register: str) -> None:
+    """One pending request per person × organisation × application × register (new or change)."""
+    await expire_due(ctx, requester_id=ctx.user.id)
+    pending = await ctx.session.scalar(
+        select(AccessRequest).where(
+            AccessRequest.requester_id == ctx.user.id,
+            AccessRequest.organisation_id == org.id,
+            AccessRequest.application == application,
+            AccessRequest.register_code == register,
+            AccessRequest.status == RequestStatus.PENDING,
+        )
+    )
+    if pending is not None:
+        raise DuplicateRequest(
+            f"you already asked for {application}/{register} at {org.name}; it is pending",
+            existing=f"/v1/access-requests/{pending.id}",
+        )
+
+
+async def ask_change(ctx: Context, assignment_id: uuid.UUID, data: ChangeRequestIn) -> AccessRequest:
+    """A holder asks to change (another profile) or extend (another end date) access they hold.
+
+    It reaches the organisation's access managers like any request, under the same rules (one
+    pending per access, expiry, four-eyes); approving it changes the assignment in place, so
+    the holder keeps access throughout.
+    """
+    assignment, _holder, org = await get_assignment(ctx, assignment_id)
+    if assignment.user_id != ctx.user.id:
+        raise Forbidden("only the holder asks for a change; access managers change access directly")
+    if assignment.effective_status(ctx.now) not in (AssignmentStatus.ACTIVE, AssignmentStatus.SCHEDULED):
+        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}; ask for new access instead")
+    ctx.require(org_domain(org.id), "access_request", "create")
+    check_active(org)
+    profile = data.profile or profile_of(assignment)
+    ctx.catalogue.resolve_profile(assignment.application, profile)
+    valid_until = assignment.valid_until if data.valid_until is msgspec.UNSET else data.valid_until
+    if profile == profile_of(assignment) and valid_until == assignment.valid_until:
+        raise ValidationFailed("the change asks for what is held already", [FieldError("$", "ask for another profile or another end date")])
+    check_end_date(valid_until, ctx.now)  # type: ignore[arg-type]
+    if len(data.justification.strip()) < 10:
+        raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
+    await _refuse_pending_duplicate(ctx, org, assignment.application, assignment.register_code)
+    request = AccessRequest(
+        requester_id=ctx.user.id,
+        organisation_id=org.id,
+        application=assignment.application,
+        register_code=assignment.register_code,
+        role=profile.role,
+        data_level=profile.data_level,
+        author_group=profile.author_group,
+        justification=data.justification,
+        valid_until=valid_until,
+        status=RequestStatus.PENDING,
+        created_at=ctx.now,
+        expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
+        changes_assignment_id=assignment.id,
     )
     ctx.session.add(request)
     await ctx.session.flush()
@@ -219,8 +271,11 @@ async def _decide(
 
 
 async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple[Any, ...]:
-    """Approve as asked or narrowed; the assignment and its policy row commit with the decision."""
-    assignment_id = new_id()
+    """Approve as asked or narrowed; the assignment and its policy row commit with the decision.
+
+    A change request changes the assignment it names, in place (it must still be live)."""
+    changes = (await get_request(ctx, request_id))[0].changes_assignment_id
+    assignment_id = changes or new_id()
     decided = await _decide(ctx, request_id, "approve", RequestStatus.APPROVED, data.comment, assignment_id)
     request: AccessRequest = decided[0]
     check_active(decided[1])
@@ -230,6 +285,9 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
     ctx.catalogue.check_narrowing(request.application, requested, approved)
     valid_until = data.valid_until if data.valid_until is not None else request.valid_until
     check_end_date(valid_until, ctx.now)
+    if changes is not None:
+        await change(ctx, changes, AssignmentPatch(profile=approved_profile, valid_until=valid_until, comment=data.comment))
+        return decided
     await grant(
         ctx,
         user_id=request.requester_id,

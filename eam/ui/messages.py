@@ -13,6 +13,7 @@ NOTICES: dict[str, str] = {
     "submitted": N_("Your request was sent to the access managers of the organisation."),
     "withdrawn": N_("Your request was withdrawn."),
     "amended": N_("Your request was changed; the access managers see the new version."),
+    "change-asked": N_("Your request to change your access was sent to the access managers. You keep your current access meanwhile."),
     "approved": N_("The request was approved."),
     "rejected": N_("The request was rejected."),
     "signed-out": N_("You are signed out."),

@@ -66,6 +66,16 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return visit.page("error.html", status=status, message=message)
 
 
+#: Paths that are never pages: machines read what is answered there.
+NOT_PAGES = ("/v1/", "/oauth2/", "/.well-known/", "/auth/", "/schema", "/health/", "/metrics", "/static/")
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser asking for a page (not the API or a machine endpoint), so it is told in HTML."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.url.path.startswith(NOT_PAGES)
+
+
 def ui_routers(settings: Settings) -> list[Router]:
     """The pages (CSRF-checked, with security headers) and their static files."""
     handlers: list[Any] = [SignInPages, EmployeePages, InboxPages]

@@ -140,3 +140,28 @@ async def test_the_organisation_picker_tolerates_typos(api: Api, person: Callabl
     assert "UZ Leuven" not in close
     assert "UZ Leuven" in await picked("leuvn")
     assert await picked("qqqqqq") == "No organisation matches “qqqqqq”."
+
+
+async def test_a_holder_asks_for_an_extension_in_the_pages(api: Api, person: Callable[..., Person]) -> None:
+    org = await api.managed_organisation("alice")
+    held = await api.approved_assignment(org["id"])
+    carol = person()
+    await carol.sign_in("carol")
+    form = await carol.get(f"/access/{held['id']}/change")
+    assert "You hold Data Provider / Hospital for healthstat · HDBP0147 at AZ Sint-Jan Brugge (NIHDI 71000436)" in text_of(form.text)
+    same = await carol.post(f"/access/{held['id']}/change", {"profile_key": "data_provider/hospital", "justification": "Nothing changes here at all."})
+    assert same.status_code == 422 and "ask for another profile or another end date" in same.text
+    asked = await carol.post(f"/access/{held['id']}/change", {"profile_key": "data_provider/hospital", "valid_until": "2031-06-30", "justification": "The study runs a year longer."})
+    assert "You keep your current access meanwhile." in text_of((await carol.follow(asked)).text)
+    alice = person()
+    await alice.sign_in("alice")
+    inbox = text_of((await alice.get("/inbox")).text)
+    assert "Asks to change access they hold" in inbox
+    request_id = (await api.get("/v1/access-requests", "alice", params={"status": "pending"})).json()["items"][0]["id"]
+    await alice.follow(await alice.post(f"/inbox/{request_id}/approve", {"profile_key": "data_provider/hospital", "valid_until": "2031-06-30"}))
+    home = text_of((await carol.get("/")).text)
+    assert "Jun 30, 2031" in home
+    # a stranger's access is not theirs to change
+    dave = person()
+    await dave.sign_in("dave")
+    assert (await dave.get(f"/access/{held['id']}/change")).status_code == 404

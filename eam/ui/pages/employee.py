@@ -12,8 +12,9 @@ from litestar.response import Redirect, Template
 
 from eam.access_requests import workflow
 from eam.access_requests.models import AccessRequest
-from eam.access_requests.schemas import AccessRequestCreate
-from eam.catalogue.schemas import ApplicationOut, Profile, RegisterOut
+from eam.access_requests.schemas import AccessRequestCreate, ChangeRequestIn
+from eam.assignments import service as assignments
+from eam.catalogue.schemas import ApplicationOut, Profile, RegisterOut, profile_of
 from eam.catalogue.service import list_applications, list_registers
 from eam.core.context import Context
 from eam.core.errors import EAMError
@@ -118,6 +119,48 @@ class EmployeePages(Controller):
         async with visit.changing() as ctx:
             await workflow.withdraw(ctx, request_id, (data.get("reason") or "").strip() or None)
         return visit.redirect("/requests", "withdrawn")
+
+    @get("/access/{assignment_id:uuid}/change", name="ask-change")
+    async def change_form(self, visit: Visit, assignment_id: uuid.UUID) -> Template:
+        """Ask for another profile or a later end date of access I hold."""
+        async with visit.reading() as ctx:
+            assignment, _holder, org = await assignments.get_assignment(ctx, assignment_id)
+        values = {"profile_key": profile_key(profile_of(assignment)), "author_group": assignment.author_group or "", "valid_until": visit.fmt.iso_until(assignment.valid_until)}
+        return await self._change_form(visit, assignment_id, values, {}, None)
+
+    @post("/access/{assignment_id:uuid}/change")
+    async def ask_change(self, visit: Visit, assignment_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        form = Form(data, visit.gettext)
+        async with visit.reading() as ctx:
+            assignment, _holder, _org = await assignments.get_assignment(ctx, assignment_id)
+            profiles = {p.key: p for p in ctx.catalogue.require_application(assignment.application).profiles}
+        key = form.choice("profile_key", list(profiles))
+        author_group = form.text("author_group", max_length=128) if key and profiles[key].author_group == "required" else None
+        until = form.day("valid_until", after=dt.date.today() + dt.timedelta(days=1))
+        justification = form.text("justification", min_length=10)
+        if not form or key is None or justification is None:
+            return await self._change_form(visit, assignment_id, form.values, form.errors, visit.gettext("Some fields need your attention."), status=422)
+        chosen = profiles[key]
+        change = ChangeRequestIn(
+            justification=justification,
+            profile=Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group),
+            valid_until=end_of_day(until) if until else None,
+        )
+        try:
+            async with visit.changing() as ctx:
+                await workflow.ask_change(ctx, assignment_id, change)
+        except EAMError as exc:
+            message = form.absorb(exc, {"profile": "profile_key"})
+            return await self._change_form(visit, assignment_id, form.values, form.errors, message, status=exc.status)
+        return visit.redirect("/requests", "change-asked")
+
+    async def _change_form(self, visit: Visit, assignment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str], message: str | None, status: int = 200) -> Template:
+        async with visit.reading() as ctx:
+            visit.standing = await standing(ctx)
+            assignment, holder, org = await assignments.get_assignment(ctx, assignment_id)
+            held = assignments.assignment_out(assignment, holder, org, ctx.now)
+            application = next(app for app in list_applications(ctx) if app.code == assignment.application)
+        return visit.page("change_form.html", status=status, held=held, application=application, values=values, errors=errors, message=message, describe=describe)
 
     @post("/grant-tokens", name="grant-token")
     async def grant_token(self, visit: Visit, data: FormData) -> Template:
