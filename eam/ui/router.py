@@ -24,6 +24,8 @@ from eam.http.handler_options import HandlerOptions
 from eam.ui.forms import problem_message
 from eam.ui.pages.access_manager import InboxPages
 from eam.ui.pages.employee import EmployeePages
+from eam.ui.pages.organisation import OrganisationPages
+from eam.ui.pages.organisation_people import AccessManagerPages, PeoplePages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
 from eam.ui.security import add_security_headers, csrf_config
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
@@ -78,7 +80,7 @@ def wants_page(request: Request[Any, Any, Any]) -> bool:
 
 def ui_routers(settings: Settings) -> list[Router]:
     """The pages (CSRF-checked, with security headers) and their static files."""
-    handlers: list[Any] = [SignInPages, EmployeePages, InboxPages]
+    handlers: list[Any] = [SignInPages, EmployeePages, InboxPages, OrganisationPages, PeoplePages, AccessManagerPages]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production
     pages = Router(

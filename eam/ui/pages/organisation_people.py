@@ -1,0 +1,194 @@
+"""An organisation's people, as its access managers choose them: granting access directly (the
+person found in the people directory as you type) and appointing or removing fellow access
+managers (never the last one).
+
+The rules are the domain's: granting to yourself is refused (four eyes), as is removing the last
+access manager of an active organisation; the page tells why and keeps what was typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from eam.access_managers import service as access_managers
+from eam.assignments import service as assignments
+from eam.assignments.schemas import AssignmentCreate
+from eam.catalogue.schemas import ApplicationOut, Profile, RegisterOut
+from eam.core.context import Context
+from eam.core.errors import EAMError
+from eam.organisations.service import organisation_out
+from eam.ui.forms import Form
+from eam.ui.i18n import end_of_day
+from eam.ui.pages.employee import catalogue_choices
+from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, brussels_today, check_author_group, managed, names_of, refusal
+from eam.ui.pages.sign_in import FormData
+from eam.ui.profiles import describe
+from eam.ui.visit import Visit
+from eam.users.directory import PersonOut, search_people
+from eam.users.flows import standing
+
+#: People offered by the picker for what was typed (type more to narrow).
+PEOPLE_SHOWN = 10
+MANAGERS_PAGE = 100
+
+
+async def people_found(ctx: Context, q: str | None) -> list[PersonOut]:
+    """The people directory's answer for what was typed (nothing typed: nobody)."""
+    if not q or not q.strip():
+        return []
+    found, _ = await search_people(ctx, q.strip(), PEOPLE_SHOWN, None)
+    return found
+
+
+def chosen_person(form: Form, name: str = "user_id") -> uuid.UUID | None:
+    value = form.text(name)
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        form.fail(name, "invalid")
+        return None
+
+
+class PeoplePages(Controller):
+    @get("/organisations/{organisation_id:uuid}/people", name="people-search")
+    async def people(self, visit: Visit, organisation_id: uuid.UUID, person_q: Text = None) -> Template:
+        """The people matching what was typed so far, as choices (the pickers ask as you type)."""
+        async with visit.reading() as ctx:
+            await managed(ctx, organisation_id)
+            found = await people_found(ctx, person_q)
+        return visit.page("partials/person_choices.html", found=found, q=person_q or "", chosen="")
+
+    @get("/organisations/{organisation_id:uuid}/grant", name="grant-form")
+    async def grant_form(self, visit: Visit, organisation_id: uuid.UUID, application: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
+        return await self._grant_form(visit, organisation_id, {"application": application or ""})
+
+    @post("/organisations/{organisation_id:uuid}/assignments", name="grant")
+    async def grant(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        """Grant access directly (create_direct: the same checks as the API, four eyes included)."""
+        form = Form(data, visit.gettext)
+        async with visit.reading() as ctx:
+            await managed(ctx, organisation_id)
+            applications, registers = await catalogue_choices(ctx, data.get("application"))
+        person = chosen_person(form)
+        request = self._read_grant(form, organisation_id, person, applications, registers, brussels_today(visit))
+        if request is None:
+            return await self._grant_form(visit, organisation_id, form.values, form.errors, visit.gettext(SOME_FIELDS), status=422)
+        try:
+            async with visit.changing() as ctx:
+                visit.standing = await standing(ctx)
+                await managed(ctx, organisation_id)
+                created = await assignments.create_direct(ctx, request)
+        except EAMError as exc:
+            message = refusal(form, exc, visit, person, {"profile": "profile_key"})
+            return await self._grant_form(visit, organisation_id, form.values, form.errors, message, status=exc.status)
+        return visit.redirect(f"/organisations/{organisation_id}/assignments/{created.id}", "granted")
+
+    @staticmethod
+    def _read_grant(
+        form: Form, organisation_id: uuid.UUID, person: uuid.UUID | None, applications: list[ApplicationOut], registers: list[RegisterOut], today: dt.date
+    ) -> AssignmentCreate | None:
+        application = form.choice("application", [app.code for app in applications])
+        register = form.choice("register", [reg.code for reg in registers]) if application else None
+        profiles = {p.key: p for app in applications if app.code == application for p in app.profiles}
+        key = form.choice("profile_key", list(profiles)) if application else None
+        author_group = None
+        if key and profiles[key].author_group == "required":
+            author_group = check_author_group(form, form.text("author_group", max_length=128))
+        until = form.day("valid_until", after=today)
+        comment = form.text("comment", required=False)
+        if not form or person is None or application is None or register is None or key is None:
+            return None
+        chosen = profiles[key]
+        return AssignmentCreate(
+            user_id=person,
+            organisation_id=organisation_id,
+            application=application,
+            register=register,
+            profile=Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group),
+            valid_until=end_of_day(until) if until else None,
+            comment=comment,
+        )
+
+    async def _grant_form(
+        self, visit: Visit, organisation_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str] | None = None, message: str | None = None, status: int = 200
+    ) -> Template:
+        async with visit.reading() as ctx:
+            visit.standing = await standing(ctx)
+            org = await managed(ctx, organisation_id)
+            applications, registers = await catalogue_choices(ctx, values.get("application"))
+            found = await people_found(ctx, values.get("person_q"))
+        return visit.page(
+            "grant_form.html",
+            status=status,
+            org=organisation_out(org),
+            values=values,
+            errors=errors or {},
+            message=message,
+            applications=applications,
+            registers=registers,
+            found=found,
+            describe=describe,
+        )
+
+
+class AccessManagerPages(Controller):
+    @get("/organisations/{organisation_id:uuid}/access-managers", name="organisation-access-managers")
+    async def access_managers(self, visit: Visit, organisation_id: uuid.UUID, cursor: Cursor = None, notice: Notice = None) -> Template:
+        return await self._page(visit, organisation_id, cursor)
+
+    @post("/organisations/{organisation_id:uuid}/access-managers", name="appoint-access-manager")
+    async def appoint(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        """Appoint a fellow access manager of this organisation."""
+        form = Form(data, visit.gettext)
+        person = chosen_person(form)
+        if person is None or not form:
+            return await self._page(visit, organisation_id, None, failed=("appoint", form, visit.gettext(SOME_FIELDS)), status=422)
+        try:
+            async with visit.changing() as ctx:
+                await managed(ctx, organisation_id, "access_manager", "appoint")
+                await access_managers.appoint(ctx, organisation_id, person)
+        except EAMError as exc:
+            return await self._page(visit, organisation_id, None, failed=("appoint", form, form.absorb(exc)), status=exc.status)
+        return visit.redirect(f"/organisations/{organisation_id}/access-managers", "appointed")
+
+    @post("/organisations/{organisation_id:uuid}/access-managers/{user_id:uuid}/remove", name="remove-access-manager")
+    async def remove(self, visit: Visit, organisation_id: uuid.UUID, user_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        """Remove an access manager; the last one of an active organisation stays."""
+        form = Form(data, visit.gettext)
+        try:
+            async with visit.changing() as ctx:
+                await managed(ctx, organisation_id, "access_manager", "remove")
+                await access_managers.remove(ctx, organisation_id, user_id)
+        except EAMError as exc:
+            return await self._page(visit, organisation_id, None, failed=(str(user_id), form, form.absorb(exc)), status=exc.status)
+        return visit.redirect(f"/organisations/{organisation_id}/access-managers", "removed")
+
+    async def _page(
+        self, visit: Visit, organisation_id: uuid.UUID, cursor: str | None, *, failed: tuple[str, Form, str] | None = None, status: int = 200
+    ) -> Template:
+        typed = failed[1].values if failed and failed[0] == "appoint" else {}
+        async with visit.reading() as ctx:
+            visit.standing = await standing(ctx)
+            org = await managed(ctx, organisation_id, "access_manager", "appoint")
+            managers, next_cursor = await access_managers.list_access_managers(ctx, organisation_id, MANAGERS_PAGE, cursor)
+            names = await names_of(ctx, [manager.appointed_by for manager in managers])
+            found = await people_found(ctx, typed.get("person_q"))
+        return visit.page(
+            "access_managers.html",
+            status=status,
+            org=organisation_out(org),
+            managers=managers,
+            names=names,
+            next_cursor=next_cursor,
+            found=found,
+            typed=typed,
+            failed=failed,
+        )
