@@ -23,7 +23,7 @@ from eam.assignments.service import change, check_end_date, get_assignment, gran
 from eam.core.audit import EXPIRY, Auditor
 from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
-from eam.catalogue.schemas import profile_of
+from eam.catalogue.schemas import Profile, profile_of
 from eam.core.errors import AlreadyAssigned, AssignmentNotActive, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
@@ -154,19 +154,34 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
             f"you already hold {data.application}/{data.register} at {org.name}; ask an access manager to change it",
             existing=f"/v1/assignments/{assigned.id}",
         )
+    return await _add_pending(ctx, org, data.application, data.register, data.profile, data.justification, data.valid_until)
+
+
+async def _add_pending(
+    ctx: Context,
+    org: Organisation,
+    application: str,
+    register: str,
+    profile: Profile,
+    justification: str,
+    valid_until: dt.datetime | None,
+    changes: uuid.UUID | None = None,
+) -> AccessRequest:
+    """Record a pending request by the caller (audited as submitted); it expires unless decided."""
     request = AccessRequest(
         requester_id=ctx.user.id,
         organisation_id=org.id,
-        application=data.application,
-        register_code=data.register,
-        role=data.profile.role,
-        data_level=data.profile.data_level,
-        author_group=data.profile.author_group,
-        justification=data.justification,
-        valid_until=data.valid_until,
+        application=application,
+        register_code=register,
+        role=profile.role,
+        data_level=profile.data_level,
+        author_group=profile.author_group,
+        justification=justification,
+        valid_until=valid_until,
         status=RequestStatus.PENDING,
         created_at=ctx.now,
         expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
+        changes_assignment_id=changes,
     )
     ctx.session.add(request)
     await ctx.session.flush()
@@ -216,25 +231,9 @@ async def ask_change(ctx: Context, assignment_id: uuid.UUID, data: ChangeRequest
     if len(data.justification.strip()) < 10:
         raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
     await _refuse_pending_duplicate(ctx, org, assignment.application, assignment.register_code)
-    request = AccessRequest(
-        requester_id=ctx.user.id,
-        organisation_id=org.id,
-        application=assignment.application,
-        register_code=assignment.register_code,
-        role=profile.role,
-        data_level=profile.data_level,
-        author_group=profile.author_group,
-        justification=data.justification,
-        valid_until=valid_until,
-        status=RequestStatus.PENDING,
-        created_at=ctx.now,
-        expires_at=ctx.now + dt.timedelta(days=ctx.settings.request_ttl_days),
-        changes_assignment_id=assignment.id,
+    return await _add_pending(
+        ctx, org, assignment.application, assignment.register_code, profile, data.justification, valid_until, changes=assignment.id  # type: ignore[arg-type]
     )
-    ctx.session.add(request)
-    await ctx.session.flush()
-    ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
-    return request
 
 
 async def _decide(

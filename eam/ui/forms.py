@@ -11,6 +11,9 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
+
+from eam.catalogue.schemas import ApplicationOut, AuthorGroup, Profile, RegisterOut
 from eam.core.errors import EAMError, ValidationFailed
 from eam.ui.messages import FIELD_RULES, PROBLEMS
 
@@ -68,6 +71,32 @@ class Form:
         if after is not None and day < after:
             self.fail(name, "past")
         return day
+
+    def author_group(self, required: bool = True) -> str | None:
+        """An author group as the API accepts it (letters, digits, space, ``_ . -``)."""
+        value = self.text("author_group", required=required, max_length=128)
+        if value is None:
+            return None
+        try:
+            return msgspec.convert(value, AuthorGroup)
+        except msgspec.ValidationError:
+            self.fail("author_group", "invalid")
+            return None
+
+    def catalogue_choice(self, applications: list[ApplicationOut], registers: list[RegisterOut]) -> tuple[str | None, str | None, Profile | None]:
+        """The application, register and profile chosen (``application``, ``register``,
+        ``profile_key`` and, for a profile that needs one, ``author_group``)."""
+        application = self.choice("application", [app.code for app in applications])
+        if application is None:
+            return None, None, None
+        register = self.choice("register", [reg.code for reg in registers])
+        profiles = {p.key: p for app in applications if app.code == application for p in app.profiles}
+        key = self.choice("profile_key", list(profiles))
+        if key is None:
+            return application, register, None
+        chosen = profiles[key]
+        author_group = self.author_group() if chosen.author_group == "required" else None
+        return application, register, Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group)
 
     def absorb(self, exc: EAMError, fields: Mapping[str, str] | None = None) -> str:
         """The page-level message for a refused operation; its field problems go to the fields.

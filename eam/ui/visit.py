@@ -8,6 +8,7 @@ back entirely and the form is shown again, with what was typed, from a fresh rea
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -21,7 +22,7 @@ from eam.auth.sessions import SESSION_COOKIE
 from eam.core.context import Context
 from eam.core.errors import Unauthenticated
 from eam.http.context import caller_context, request_id_of
-from eam.ui.i18n import LANGUAGE_COOKIE, LANGUAGES, Formatter, gettext_callables, negotiate, translations
+from eam.ui.i18n import BRUSSELS, LANGUAGE_COOKIE, LANGUAGES, Formatter, gettext_callables, negotiate, translations
 from eam.catalogue.schemas import Profile
 from eam.ui.messages import NOTICES, STATUSES
 from eam.users.flows import Standing
@@ -40,6 +41,10 @@ class Visit:
     @property
     def session_token(self) -> str | None:
         return self.request.cookies.get(SESSION_COOKIE)
+
+    def today(self) -> dt.date:
+        """Today in Brussels, by the service's clock (dates on forms are Brussels days)."""
+        return self.state.clock().astimezone(BRUSSELS).date()
 
     def gettext(self, message: str, **variables: Any) -> str:
         translated = translations(self.language).gettext(message)

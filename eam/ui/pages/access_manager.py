@@ -50,7 +50,7 @@ class InboxPages(Controller):
     async def approve(self, visit: Visit, request_id: uuid.UUID, data: FormData) -> Template | Redirect:
         form = Form(data, visit.gettext)
         key = form.text("profile_key", required=False)
-        until = form.day("valid_until", after=dt.date.today() + dt.timedelta(days=1))
+        until = form.day("valid_until", after=visit.today() + dt.timedelta(days=1))
         comment = form.text("comment", required=False)
         if not form:
             return await self._inbox(visit, None, failed=(request_id, form, visit.gettext("Some fields need your attention.")), status=422)

@@ -135,8 +135,8 @@ class EmployeePages(Controller):
             assignment, _holder, _org = await assignments.get_assignment(ctx, assignment_id)
             profiles = {p.key: p for p in ctx.catalogue.require_application(assignment.application).profiles}
         key = form.choice("profile_key", list(profiles))
-        author_group = form.text("author_group", max_length=128) if key and profiles[key].author_group == "required" else None
-        until = form.day("valid_until", after=dt.date.today() + dt.timedelta(days=1))
+        author_group = form.author_group() if key and profiles[key].author_group == "required" else None
+        until = form.day("valid_until", after=visit.today() + dt.timedelta(days=1))
         justification = form.text("justification", min_length=10)
         if not form or key is None or justification is None:
             return await self._change_form(visit, assignment_id, form.values, form.errors, visit.gettext("Some fields need your attention."), status=422)
@@ -174,7 +174,7 @@ class EmployeePages(Controller):
         form = Form(data, visit.gettext)
         async with visit.reading() as ctx:
             applications, registers = await catalogue_choices(ctx, data.get("application"))
-        request = self._read_request(form, applications, registers)
+        request = self._read_request(form, applications, registers, visit.today())
         if request is not None:
             try:
                 async with visit.changing() as ctx:
@@ -189,7 +189,7 @@ class EmployeePages(Controller):
         return await self._request_form(visit, form.values, form.errors, visit.gettext("Some fields need your attention."), amending, status=422)
 
     @staticmethod
-    def _read_request(form: Form, applications: list[ApplicationOut], registers: list[RegisterOut]) -> AccessRequestCreate | None:
+    def _read_request(form: Form, applications: list[ApplicationOut], registers: list[RegisterOut], today: dt.date) -> AccessRequestCreate | None:
         organisation = form.text("organisation_id")
         organisation_id = None
         if organisation:
@@ -197,23 +197,16 @@ class EmployeePages(Controller):
                 organisation_id = uuid.UUID(organisation)
             except ValueError:
                 form.fail("organisation_id", "invalid")
-        application = form.choice("application", [app.code for app in applications])
-        register = form.choice("register", [reg.code for reg in registers]) if application else None
-        profiles = {p.key: p for app in applications if app.code == application for p in app.profiles}
-        key = form.choice("profile_key", list(profiles)) if application else None
-        author_group = None
-        if key and profiles[key].author_group == "required":
-            author_group = form.text("author_group", max_length=128)
+        application, register, profile = form.catalogue_choice(applications, registers)
         justification = form.text("justification", min_length=10, max_length=2000)
-        until = form.day("valid_until", after=dt.date.today() + dt.timedelta(days=1))
-        if not form or organisation_id is None or application is None or register is None or key is None or justification is None:
+        until = form.day("valid_until", after=today + dt.timedelta(days=1))
+        if not form or organisation_id is None or application is None or register is None or profile is None or justification is None:
             return None
-        chosen = profiles[key]
         return AccessRequestCreate(
             organisation_id=organisation_id,
             application=application,
             register=register,
-            profile=Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group),
+            profile=profile,
             justification=justification,
             valid_until=end_of_day(until) if until else None,
         )

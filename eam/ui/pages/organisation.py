@@ -11,7 +11,6 @@ assignments, whatever they post. Every change is the domain operation the API ca
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -26,7 +25,7 @@ from eam.assignments import service as assignments
 from eam.assignments.models import Assignment, is_live
 from eam.assignments.schemas import AssignmentOut, AssignmentPatch, RevokeIn
 from eam.catalogue.loader import ProfileSpec
-from eam.catalogue.schemas import AuthorGroup, Profile
+from eam.catalogue.schemas import Profile
 from eam.catalogue.service import list_applications, list_registers
 from eam.core.context import Context
 from eam.core.errors import EAMError, Forbidden, NotFound
@@ -34,7 +33,7 @@ from eam.core.paging import fetch_page
 from eam.organisations.models import Organisation
 from eam.organisations.service import get_organisation, organisation_out
 from eam.ui.forms import Form
-from eam.ui.i18n import BRUSSELS, N_, end_of_day
+from eam.ui.i18n import N_, end_of_day
 from eam.ui.pages.sign_in import FormData
 from eam.ui.visit import Visit
 from eam.users.flows import standing
@@ -137,21 +136,6 @@ def profile_choices(ctx: Context, application: str) -> dict[str, ProfileSpec]:
     return {p.key: p for p in ctx.catalogue.require_application(application).profiles}
 
 
-def check_author_group(form: Form, value: str | None) -> str | None:
-    """An author group as the API accepts it (letters, digits, space, ``_ . -``)."""
-    if value is None:
-        return None
-    try:
-        return msgspec.convert(value, AuthorGroup)
-    except msgspec.ValidationError:
-        form.fail("author_group", "invalid")
-        return None
-
-
-def brussels_today(visit: Visit) -> dt.date:
-    return visit.state.clock().astimezone(BRUSSELS).date()
-
-
 def refusal(form: Form, exc: EAMError, visit: Visit, person: uuid.UUID | None, fields: dict[str, str] | None = None) -> str:
     """The message for a refused change, saying why when it was about the caller's own access."""
     message = form.absorb(exc, fields)
@@ -209,7 +193,7 @@ class OrganisationPages(Controller):
         """Change the profile in place: the person keeps access throughout."""
         form = Form(data, visit.gettext)
         key = form.text("profile_key", max_length=64)
-        author_group = check_author_group(form, form.text("author_group", required=False, max_length=128))
+        author_group = form.author_group(required=False)
         comment = form.text("comment", required=False)
 
         async def apply(ctx: Context, current: AssignmentOut) -> None:
@@ -223,7 +207,7 @@ class OrganisationPages(Controller):
         """Extend or shorten the access (it ends when the chosen Brussels day ends), or remove the end."""
         form = Form(data, visit.gettext)
         remove = data.get("remove") == "1"
-        day = None if remove else form.day("valid_until", after=brussels_today(visit), required=True)
+        day = None if remove else form.day("valid_until", after=visit.today(), required=True)
         comment = form.text("comment", required=False)
 
         async def apply(ctx: Context, current: AssignmentOut) -> None:

@@ -19,14 +19,14 @@ from litestar.response import Redirect, Template
 from eam.access_managers import service as access_managers
 from eam.assignments import service as assignments
 from eam.assignments.schemas import AssignmentCreate
-from eam.catalogue.schemas import ApplicationOut, Profile, RegisterOut
+from eam.catalogue.schemas import ApplicationOut, RegisterOut
 from eam.core.context import Context
 from eam.core.errors import EAMError
 from eam.organisations.service import organisation_out
 from eam.ui.forms import Form
 from eam.ui.i18n import end_of_day
 from eam.ui.pages.employee import catalogue_choices
-from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, brussels_today, check_author_group, managed, names_of, refusal
+from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, managed, names_of, refusal
 from eam.ui.pages.sign_in import FormData
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
@@ -78,7 +78,7 @@ class PeoplePages(Controller):
             await managed(ctx, organisation_id)
             applications, registers = await catalogue_choices(ctx, data.get("application"))
         person = chosen_person(form)
-        request = self._read_grant(form, organisation_id, person, applications, registers, brussels_today(visit))
+        request = self._read_grant(form, organisation_id, person, applications, registers, visit.today())
         if request is None:
             return await self._grant_form(visit, organisation_id, form.values, form.errors, visit.gettext(SOME_FIELDS), status=422)
         try:
@@ -95,24 +95,17 @@ class PeoplePages(Controller):
     def _read_grant(
         form: Form, organisation_id: uuid.UUID, person: uuid.UUID | None, applications: list[ApplicationOut], registers: list[RegisterOut], today: dt.date
     ) -> AssignmentCreate | None:
-        application = form.choice("application", [app.code for app in applications])
-        register = form.choice("register", [reg.code for reg in registers]) if application else None
-        profiles = {p.key: p for app in applications if app.code == application for p in app.profiles}
-        key = form.choice("profile_key", list(profiles)) if application else None
-        author_group = None
-        if key and profiles[key].author_group == "required":
-            author_group = check_author_group(form, form.text("author_group", max_length=128))
+        application, register, profile = form.catalogue_choice(applications, registers)
         until = form.day("valid_until", after=today)
         comment = form.text("comment", required=False)
-        if not form or person is None or application is None or register is None or key is None:
+        if not form or person is None or application is None or register is None or profile is None:
             return None
-        chosen = profiles[key]
         return AssignmentCreate(
             user_id=person,
             organisation_id=organisation_id,
             application=application,
             register=register,
-            profile=Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group),
+            profile=profile,
             valid_until=end_of_day(until) if until else None,
             comment=comment,
         )
