@@ -74,6 +74,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         asyncio.run(probe())
     except Exception as exc:  # noqa: BLE001
         pytest.exit(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc!r}); the suite needs it", returncode=3)
+    _ensure_browser(session.config)
+
+
+def _ensure_browser(config: pytest.Config) -> None:
+    """The browser tests (tests/ui) need Debian's Chromium: install it when it is missing, once
+    per run (here, in the controller), and stop the run with a clear message if that fails."""
+    from tests.ui.browser import BrowserSetupError, ensure_chromium, runs_browser_tests
+
+    if not runs_browser_tests(list(config.args), config.rootpath):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter is not None else print
+    try:
+        ensure_chromium(say)
+    except BrowserSetupError as exc:
+        pytest.exit(f"the browser tests (tests/ui) need Chromium, which could not be set up: {exc}", returncode=3)
 
 
 class Clock:

@@ -27,7 +27,7 @@ from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PeoplePages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
-from eam.ui.security import add_security_headers, csrf_config
+from eam.ui.security import add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
 from eam.ui.messages import PROBLEMS
 
@@ -53,7 +53,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """A refused page or change, told as a page: sign-in for the signed-out, else a message."""
     if isinstance(exc, Unauthenticated):
         target = request.url.path if request.method == "GET" else "/"
-        return Redirect(f"/sign-in?return_to={quote(target)}", status_code=303)
+        return secured(Redirect(f"/sign-in?return_to={quote(target)}", status_code=303))
     visit = Visit(request.app.state, request)
     if isinstance(exc, EAMError):
         status, message = exc.status, problem_message(exc, visit.gettext)
@@ -65,7 +65,7 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         message = visit.gettext(PROBLEMS[code])
     else:
         raise exc
-    return visit.page("error.html", status=status, message=message)
+    return secured(visit.page("error.html", status=status, message=message))
 
 
 #: Paths that are never pages: machines read what is answered there.

@@ -56,7 +56,13 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     )
 
 
-async def add_security_headers(response: Response) -> Response:
+def secured(response: Response) -> Response:
+    """The security headers on ``response``. Exception handlers' responses (error pages, the
+    redirect to sign-in) pass no ``after_request`` hook, so they call this themselves."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+async def add_security_headers(response: Response) -> Response:
+    return secured(response)
