@@ -17,6 +17,7 @@ from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.utils.scope.state import ScopeState
 
 from eam.core.errors import EAMError, Unauthenticated
 from eam.core.settings import Settings
@@ -27,7 +28,7 @@ from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PeoplePages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
-from eam.ui.security import add_security_headers, csrf_config, secured
+from eam.ui.security import CSRF_COOKIE, add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
 from eam.ui.messages import PROBLEMS
 
@@ -65,6 +66,11 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         message = visit.gettext(PROBLEMS[code])
     else:
         raise exc
+    scope_state = ScopeState.from_scope(request.scope)
+    if not isinstance(scope_state.csrf_token, str) and request.cookies.get(CSRF_COOKIE):
+        # Off the pages' routes (an unknown address) the CSRF middleware did not run: the forms
+        # of this page (language, sign-out) carry the browser's token, as the middleware would.
+        scope_state.csrf_token = request.cookies[CSRF_COOKIE]
     return secured(visit.page("error.html", status=status, message=message))
 
 

@@ -71,6 +71,8 @@ class Visit:
             "languages": LANGUAGES,
             "fmt": self.fmt,
             "standing": self.standing,
+            #: A session cookie is present (pages that read nothing, such as errors, still offer sign-out).
+            "signed_in": bool(self.session_token),
             "notice": NOTICES.get(notice) if notice else None,
             "path": self.request.url.path,
             "status_name": lambda status: STATUSES.get(status, status),
