@@ -40,7 +40,7 @@ async def test_admin_appoints_the_first_access_manager(api: Api, app: Litestar) 
     body = response.json()
     assert body["organisation_id"] == org["id"]
     assert body["user_id"] == alice
-    assert body["appointed_by"] == await api.user_id("admin")
+    assert body["appointed_by"] == {"id": await api.user_id("admin"), "display_name": "admin", "email": None}
     assert await manager_rows(app) == {("g", f"user:{alice}", "role:access_manager", f"org:{org['id']}")}
     me = (await api.get("/v1/me", "alice")).json()
     assert [o["id"] for o in me["access_manager_of"]] == [org["id"]]
@@ -51,7 +51,10 @@ async def test_an_access_manager_appoints_a_colleague(api: Api, app: Litestar) -
     response = await api.appoint(org["id"], "erin", by="alice")
     assert response.status_code == 201, response.text
     erin, alice = await api.user_id("erin"), await api.user_id("alice")
-    assert response.json()["appointed_by"] == alice
+    assert response.json()["appointed_by"]["id"] == alice
+    # the list names who appointed whom, read in the same query as the access managers
+    listed = (await api.get(f"/v1/organisations/{org['id']}/access-managers", "alice")).json()["items"]
+    assert {m["display_name"]: m["appointed_by"]["display_name"] for m in listed} == {"alice": "admin", "erin": "alice"}
     assert await manager_rows(app) == {
         ("g", f"user:{alice}", "role:access_manager", f"org:{org['id']}"),
         ("g", f"user:{erin}", "role:access_manager", f"org:{org['id']}"),

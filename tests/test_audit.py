@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from eam.audit.models import AuditEvent
-from tests.conftest import Api
+from tests.conftest import Api, Clock
 
 
 def rid(step: str) -> dict[str, str]:
@@ -230,3 +231,39 @@ async def test_database_refuses_update_and_delete_on_audit_events(api: Api, app:
     # inserting stays possible: the table is append-only, not read-only
     await api.post("/v1/organisations", json={"name": "UZ Leuven", "nihdi": "71000931"})
     assert len(await all_events(api)) == len(before) + 1
+
+
+async def test_filters_by_person_register_and_period_with_names(api: Api, clock: Clock) -> None:
+    org = await api.managed_organisation()
+    carol, dave = await api.user_id("carol"), await api.user_id("dave")
+    clock.advance(hours=1)
+    start = clock.now
+    carols = (await api.request_access(org["id"], "carol")).json()
+    clock.advance(days=2)
+    daves = (await api.request_access(org["id"], "dave", register="HDBP0031")).json()
+    await api.post(f"/v1/access-requests/{daves['id']}/approve", "alice", json={})
+    assert (await api.post("/v1/registers", json={"code": "HDBP0250", "name": "Cystic fibrosis", "applications": ["healthstat"]})).status_code == 201
+
+    # person: what they did, and what was done about them (by alice, here)
+    about_dave = await all_events(api, "alice", person_id=dave)
+    assert [e["action"] for e in about_dave] == ["assignment.created", "access_request.approved", "access_request.submitted"]
+    assert {e["subject"]["id"] for e in about_dave} == {dave}
+    assert {e["subject"]["display_name"] for e in about_dave} == {"dave"}
+    assert [e["target_id"] for e in await all_events(api, "alice", person_id=carol)] == [carols["id"]]
+    alice = await api.user_id("alice")
+    assert "access_manager.appointed" in {e["action"] for e in await all_events(api, "admin", person_id=alice)}
+
+    # register: access to it, and the register itself (platform-wide: admins only)
+    assert {e["target_id"] for e in await all_events(api, "alice", register="HDBP0147")} == {carols["id"]}
+    assert len(await all_events(api, "alice", register="HDBP0031")) == 3
+    [added] = await all_events(api, "admin", register="HDBP0250")
+    assert (added["action"], added["organisation"], added["subject"]) == ("register.added", None, None)
+
+    # period: since inclusive, until exclusive
+    early = await all_events(api, "alice", since=start.isoformat(), until=(start + dt.timedelta(days=1)).isoformat())
+    assert [e["action"] for e in early] == ["access_request.submitted"] and early[0]["target_id"] == carols["id"]
+    late = await all_events(api, "alice", since=(start + dt.timedelta(days=1)).isoformat())
+    assert {e["action"] for e in late} == {"access_request.submitted", "access_request.approved", "assignment.created"}
+
+    # each event names its organisation (name and NIHDI number)
+    assert {(e["organisation"]["name"], e["organisation"]["nihdi"]) for e in early + late} == {("AZ Sint-Jan Brugge", "71000436")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from eam.access_managers.models import AccessManager
 from eam.access_managers.schemas import AccessManagerOut
@@ -20,18 +21,22 @@ from eam.core.errors import AlreadyExists, LastAccessManager, NotFound, Validati
 from eam.core.enums import OrganisationStatus
 from eam.organisations.service import get_organisation
 from eam.users.models import User
+from eam.users.schemas import user_ref
 from eam.core.context import Context
 from eam.core.paging import fetch_page
 
 
-def access_manager_out(row: AccessManager, user: User) -> AccessManagerOut:
+Appointer = aliased(User)
+
+
+def access_manager_out(row: AccessManager, user: User, appointer: User | None) -> AccessManagerOut:
     return AccessManagerOut(
         organisation_id=row.organisation_id,
         user_id=row.user_id,
         display_name=user.display_name,
         email=user.email,
         appointed_at=row.appointed_at,
-        appointed_by=row.appointed_by,
+        appointed_by=user_ref(appointer) if appointer is not None else None,
     )
 
 
@@ -41,13 +46,14 @@ async def list_access_managers(
     await get_organisation(ctx, organisation_id)
     ctx.require(org_domain(organisation_id), "access_manager", "read")
     stmt = (
-        select(AccessManager, User)
+        select(AccessManager, User, Appointer)
         .join(User, User.id == AccessManager.user_id)
+        .outerjoin(Appointer, Appointer.id == AccessManager.appointed_by)
         .where(AccessManager.organisation_id == organisation_id)
         .order_by(AccessManager.appointed_at, AccessManager.user_id)
     )
     rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
-    return [access_manager_out(row, user) for row, user in rows], next_cursor
+    return [access_manager_out(row, user, appointer) for row, user, appointer in rows], next_cursor
 
 
 async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -> AccessManagerOut:
@@ -74,7 +80,7 @@ async def appoint(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) 
         organisation_id=organisation_id,
         after={"organisation_id": str(organisation_id), "user_id": str(user_id), "display_name": user.display_name},
     )
-    return access_manager_out(row, user)
+    return access_manager_out(row, user, ctx.user if ctx.actor_id is not None else None)
 
 
 async def remove(ctx: Context, organisation_id: uuid.UUID, user_id: uuid.UUID) -> None:

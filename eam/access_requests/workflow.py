@@ -215,7 +215,7 @@ async def ask_change(ctx: Context, assignment_id: uuid.UUID, data: ChangeRequest
     pending per access, expiry, four-eyes); approving it changes the assignment in place, so
     the holder keeps access throughout.
     """
-    assignment, _holder, org = await get_assignment(ctx, assignment_id)
+    assignment, _holder, org, _creator, _revoker = await get_assignment(ctx, assignment_id)
     if assignment.user_id != ctx.user.id:
         raise Forbidden("only the holder asks for a change; access managers change access directly")
     if assignment.effective_status(ctx.now) not in (AssignmentStatus.ACTIVE, AssignmentStatus.SCHEDULED):

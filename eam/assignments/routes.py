@@ -41,21 +41,21 @@ class AssignmentController(Controller):
             stmt = stmt.where(Assignment.register_code == register)
         stmt = stmt.order_by(Assignment.created_at.desc(), Assignment.id.desc())
         rows, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
-        return Page(items=[service.assignment_out(*row, ctx.now) for row in rows], next_cursor=next_cursor)
+        return Page(items=[service.assignment_out(row, ctx.now) for row in rows], next_cursor=next_cursor)
 
     @post(operation_id="createAssignment", summary="Grant access directly to a user of your organisation")
     async def create_assignment(self, ctx: Context, data: AssignmentCreate) -> AssignmentOut:
         assignment = await service.create_direct(ctx, data)
-        return service.assignment_out(*await service.get_assignment(ctx, assignment.id), ctx.now)
+        return service.assignment_out(await service.get_assignment(ctx, assignment.id), ctx.now)
 
     @get("/{assignment_id:uuid}", operation_id="getAssignment", summary="Show an assignment")
     async def get_assignment(self, ctx: Context, assignment_id: uuid.UUID) -> AssignmentOut:
-        return service.assignment_out(*await service.get_assignment(ctx, assignment_id), ctx.now)
+        return service.assignment_out(await service.get_assignment(ctx, assignment_id), ctx.now)
 
     @patch("/{assignment_id:uuid}", operation_id="changeAssignment", summary="Change the profile or end date in place")
     async def change_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> AssignmentOut:
-        return service.assignment_out(*await service.change(ctx, assignment_id, data), ctx.now)
+        return service.assignment_out(await service.change(ctx, assignment_id, data), ctx.now)
 
     @post("/{assignment_id:uuid}/revoke", status_code=200, operation_id="revokeAssignment", summary="Revoke with a reason")
     async def revoke_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentOut:
-        return service.assignment_out(*await service.revoke(ctx, assignment_id, data), ctx.now)
+        return service.assignment_out(await service.revoke(ctx, assignment_id, data), ctx.now)

@@ -69,8 +69,9 @@ class AssignmentOut(msgspec.Struct, frozen=True):
     valid_until: dt.datetime | None
     request_id: uuid.UUID | None
     created_at: dt.datetime
-    created_by: uuid.UUID | None
+    #: Who created it (the approver, or the access manager who granted it); None for EAM itself.
+    created_by: UserRef | None
     updated_at: dt.datetime
     revoked_at: dt.datetime | None
-    revoked_by: uuid.UUID | None
+    revoked_by: UserRef | None
     revoke_reason: str | None

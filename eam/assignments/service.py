@@ -33,6 +33,11 @@ from eam.users.schemas import user_ref
 from eam.core.context import Context
 
 Holder = aliased(User)
+Creator = aliased(User)
+Revoker = aliased(User)
+#: An assignment as :func:`assignment_out` shows it: with its holder, organisation, and the
+#: people who created and revoked it (None for EAM itself, or not revoked).
+AssignmentRow = tuple[Assignment, User, Organisation, User | None, User | None]
 
 
 async def hold_register_access(policies: PolicyStore, assignment: Assignment, *, first: bool = False) -> None:
@@ -58,7 +63,8 @@ async def drop_register_access(policies: PolicyStore, assignment: Assignment) ->
     )
 
 
-def assignment_out(assignment: Assignment, user: User, org: Organisation, now: dt.datetime) -> AssignmentOut:
+def assignment_out(row: Sequence[Any], now: dt.datetime) -> AssignmentOut:
+    assignment, user, org, creator, revoker = row
     return AssignmentOut(
         id=assignment.id,
         status=assignment.effective_status(now),  # type: ignore[arg-type]
@@ -71,10 +77,10 @@ def assignment_out(assignment: Assignment, user: User, org: Organisation, now: d
         valid_until=assignment.valid_until,
         request_id=assignment.request_id,
         created_at=assignment.created_at,
-        created_by=assignment.created_by,
+        created_by=user_ref(creator) if creator is not None else None,
         updated_at=assignment.updated_at,
         revoked_at=assignment.revoked_at,
-        revoked_by=assignment.revoked_by,
+        revoked_by=user_ref(revoker) if revoker is not None else None,
         revoke_reason=assignment.revoke_reason,
     )
 
@@ -184,11 +190,19 @@ async def create_direct(ctx: Context, data: AssignmentCreate) -> Assignment:
     )
 
 
+#: Assignments with their holder, organisation, creator and revoker, in one query.
+ASSIGNMENT_ROWS = (
+    select(Assignment, Holder, Organisation, Creator, Revoker)
+    .join(Holder, Holder.id == Assignment.user_id)
+    .join(Organisation, Organisation.id == Assignment.organisation_id)
+    .outerjoin(Creator, Creator.id == Assignment.created_by)
+    .outerjoin(Revoker, Revoker.id == Assignment.revoked_by)
+)
+
+
 def visible_statement(ctx: Context, obj: str) -> Select[Any]:
     """Rows the caller may read: their own, their organisations' (access managers), or all (admins)."""
-    stmt = select(Assignment, Holder, Organisation).join(Holder, Holder.id == Assignment.user_id).join(
-        Organisation, Organisation.id == Assignment.organisation_id
-    )
+    stmt = ASSIGNMENT_ROWS
     org_ids = ctx.readable_organisations(obj)
     if org_ids is not None:
         stmt = stmt.where(or_(Assignment.user_id == ctx.user.id, Assignment.organisation_id.in_(org_ids)))
@@ -209,7 +223,7 @@ def filter_by_status(stmt: Select[Any], status: str | None, now: dt.datetime) ->
     return stmt
 
 
-async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: bool = False) -> tuple[Assignment, User, Organisation]:
+async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: bool = False) -> AssignmentRow:
     stmt = visible_statement(ctx, "assignment").where(Assignment.id == assignment_id)
     if for_update:
         stmt = stmt.with_for_update(of=Assignment).execution_options(populate_existing=True)
@@ -218,12 +232,13 @@ async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: 
         raise NotFound(f"no assignment {assignment_id}")
     assignment = row[0]
     ctx.require_in(assignment.organisation_id, "assignment", "read", owner_id=assignment.user_id)
-    return assignment, row[1], row[2]
+    return assignment, row[1], row[2], row[3], row[4]
 
 
-async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> tuple[Assignment, User, Organisation]:
+async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> AssignmentRow:
     """Change the profile or end date in place: the user keeps access throughout."""
-    assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
+    row = await get_assignment(ctx, assignment_id, for_update=True)
+    assignment = row[0]
     ctx.require_in(assignment.organisation_id, "assignment", "update", owner_id=assignment.user_id)
     if assignment.effective_status(ctx.now) not in (AssignmentStatus.ACTIVE, AssignmentStatus.SCHEDULED):
         raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
@@ -236,7 +251,7 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
         check_end_date(data.valid_until, max(assignment.valid_from, ctx.now))  # type: ignore[arg-type]
         assignment.valid_until = data.valid_until  # type: ignore[assignment]
     if assignment.snapshot() == before:
-        return assignment, user, org
+        return row
     assignment.updated_at = ctx.now
     await ctx.session.flush()
     await drop_register_access(PolicyStore(ctx.session), assignment)
@@ -245,11 +260,11 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
     if data.comment:
         after["comment"] = data.comment
     ctx.audit.record("assignment.changed", target_type="assignment", target_id=assignment.id, organisation_id=assignment.organisation_id, before=before, after=after)
-    return assignment, user, org
+    return row
 
 
-async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tuple[Assignment, User, Organisation]:
-    assignment, user, org = await get_assignment(ctx, assignment_id, for_update=True)
+async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentRow:
+    assignment, user, org, creator, _ = await get_assignment(ctx, assignment_id, for_update=True)
     ctx.require_in(assignment.organisation_id, "assignment", "revoke", owner_id=assignment.user_id)
     before = assignment.snapshot()
     result = await ctx.session.execute(
@@ -270,7 +285,7 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> tupl
         before=before,
         after={**assignment.snapshot(), "reason": data.reason},
     )
-    return assignment, user, org
+    return assignment, user, org, creator, ctx.user if ctx.actor_id is not None else None
 
 
 async def expire_due(ctx: Context) -> int:

@@ -165,3 +165,8 @@ def upsert_ignore(session: AsyncSession, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table)
+
+
+def literal_like(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (escape ``\\``): ``%`` and ``_`` are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

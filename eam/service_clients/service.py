@@ -56,6 +56,11 @@ def client_out(client: ServiceClient, scopes: list[str]) -> ServiceClientOut:
     )
 
 
+def offered_scopes(ctx: Context) -> list[str]:
+    """The scopes a client may be given: those the policy file defines."""
+    return defined_scopes(ctx.authz.static_rules)
+
+
 async def list_clients(ctx: Context, limit: int, cursor: str | None) -> tuple[list[tuple[ServiceClient, list[str]]], str | None]:
     """One page of service clients with the scopes each holds (platform admins)."""
     ctx.require_platform("service_client", "read")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,6 +18,7 @@ from eam.core.errors import EAMError, ValidationFailed
 from eam.ui.messages import FIELD_RULES, PROBLEMS
 
 Gettext = Callable[..., str]
+T = TypeVar("T")
 
 
 class Form:
@@ -97,6 +98,18 @@ class Form:
         chosen = profiles[key]
         author_group = self.author_group() if chosen.author_group == "required" else None
         return application, register, Profile(role=chosen.role, data_level=chosen.data_level, author_group=author_group)
+
+    def convert(self, schema: type[T], values: Mapping[str, Any], fields: Mapping[str, str] | None = None) -> T | None:
+        """``values`` decoded into the API's input ``schema``, with the API's own constraints
+        (patterns, lengths); a value that breaks one makes its field invalid. msgspec names the
+        first broken field only, so check what a person can fix field by field before."""
+        try:
+            return msgspec.convert(dict(values), schema)
+        except msgspec.ValidationError as exc:
+            path = str(exc).rpartition("- at `$.")[2].rstrip("`")
+            name = path.split("[", 1)[0].split(".", 1)[0]
+            self.fail((fields or {}).get(name, name) or "form", "invalid")
+            return None
 
     def absorb(self, exc: EAMError, fields: Mapping[str, str] | None = None) -> str:
         """The page-level message for a refused operation; its field problems go to the fields.

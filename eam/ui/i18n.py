@@ -105,6 +105,11 @@ class Formatter:
         return (value - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date().isoformat() if value else ""
 
 
+def start_of_day(day: dt.date) -> dt.datetime:
+    """The first instant of a day, Brussels time, as a UTC instant (a period "from" that day)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=BRUSSELS).astimezone(dt.timezone.utc)
+
+
 def end_of_day(day: dt.date) -> dt.datetime:
     """Access "until" a day ends at midnight after it, Brussels time, as a UTC instant."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BRUSSELS).astimezone(dt.timezone.utc)

@@ -27,6 +27,9 @@ NOTICES: dict[str, str] = {
     "disabled": N_("The organisation was disabled."),
     "enabled": N_("The organisation was enabled again."),
     "rotated": N_("A new signing key is in use."),
+    "organisation-created": N_("The organisation was added. Appoint its first access manager below."),
+    "register-added": N_("The register was added."),
+    "client-disabled": N_("The service client was disabled: its secret no longer works."),
 }
 
 #: One message per problem type (``urn:eam:problem:<code>``) a page can meet.
@@ -61,6 +64,7 @@ FIELD_RULES: dict[str, str] = {
     "invalid": N_("This value is not valid."),
     "date": N_("Please give a date."),
     "past": N_("Please give a date in the future."),
+    "before-start": N_("The last day must not be before the first."),
 }
 
 #: How statuses read on a page.
@@ -74,6 +78,9 @@ STATUSES: dict[str, str] = {
     "scheduled": N_("scheduled"),
     "revoked": N_("revoked"),
     "disabled": N_("disabled"),
+    "current": N_("current"),
+    "previous": N_("previous"),
+    "retired": N_("retired"),
 }
 
 #: A bulk decision's outcome for one request that succeeded.

@@ -24,9 +24,13 @@ from eam.core.settings import Settings
 from eam.http.handler_options import HandlerOptions
 from eam.ui.forms import problem_message
 from eam.ui.pages.access_manager import InboxPages
+from eam.ui.pages.admin import OrganisationAdminPages
+from eam.ui.pages.admin_platform import RegisterAdminPages, ServiceClientAdminPages, SigningKeyAdminPages
+from eam.ui.pages.audit import AuditPages
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PeoplePages
+from eam.ui.pages.people import PeoplePages as PeopleSearchPages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
 from eam.ui.security import CSRF_COOKIE, add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
@@ -86,7 +90,20 @@ def wants_page(request: Request[Any, Any, Any]) -> bool:
 
 def ui_routers(settings: Settings) -> list[Router]:
     """The pages (CSRF-checked, with security headers) and their static files."""
-    handlers: list[Any] = [SignInPages, EmployeePages, InboxPages, OrganisationPages, PeoplePages, AccessManagerPages]
+    handlers: list[Any] = [
+        SignInPages,
+        EmployeePages,
+        InboxPages,
+        PeopleSearchPages,
+        OrganisationPages,
+        PeoplePages,
+        AccessManagerPages,
+        OrganisationAdminPages,
+        RegisterAdminPages,
+        ServiceClientAdminPages,
+        SigningKeyAdminPages,
+        AuditPages,
+    ]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production
     pages = Router(

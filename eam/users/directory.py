@@ -18,6 +18,7 @@ from eam.access_managers.models import AccessManager
 from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
 from eam.core.context import Context
+from eam.core.database import literal_like
 from eam.core.errors import Forbidden
 from eam.core.paging import fetch_page
 from eam.organisations.models import Organisation
@@ -49,8 +50,8 @@ def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.
     return select(related.c.user_id, related.c.organisation_id)  # type: ignore[return-value]
 
 
-async def search_people(ctx: Context, q: str | None, limit: int, cursor: str | None) -> tuple[list[PersonOut], str | None]:
-    """People whose name or e-mail address contains ``q`` (ignoring case), by name."""
+def _findable(ctx: Context) -> tuple[Select[tuple[User]], list[uuid.UUID] | None]:
+    """The people the caller may find, and the organisations that limit them (None: all)."""
     organisation_ids = ctx.readable_organisations("person")
     if organisation_ids == []:
         raise Forbidden("only access managers and platform admins can look people up")
@@ -58,16 +59,33 @@ async def search_people(ctx: Context, q: str | None, limit: int, cursor: str | N
     if organisation_ids is not None:
         related = _memberships(organisation_ids).subquery()
         stmt = stmt.where(User.id.in_(select(related.c.user_id)))
-    if q and q.strip():
-        needle = q.strip().casefold()
-        stmt = stmt.where(or_(User.display_name.ilike(f"%{_escaped(needle)}%", escape="\\"), User.email.ilike(f"%{_escaped(needle)}%", escape="\\")))
-    stmt = stmt.order_by(User.display_name, User.id)
-    people, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+    return stmt, organisation_ids
+
+
+async def _people_out(ctx: Context, people: list[User], organisation_ids: list[uuid.UUID] | None) -> list[PersonOut]:
     organisations = await _organisations_of(ctx, [person.id for person in people], organisation_ids)
     return [
         PersonOut(id=person.id, display_name=person.display_name, email=person.email, organisations=organisations.get(person.id, []))
         for person in people
-    ], next_cursor
+    ]
+
+
+async def search_people(ctx: Context, q: str | None, limit: int, cursor: str | None) -> tuple[list[PersonOut], str | None]:
+    """People whose name or e-mail address contains ``q`` (ignoring case), by name."""
+    stmt, organisation_ids = _findable(ctx)
+    if q and q.strip():
+        needle = q.strip().casefold()
+        stmt = stmt.where(or_(User.display_name.ilike(f"%{literal_like(needle)}%", escape="\\"), User.email.ilike(f"%{literal_like(needle)}%", escape="\\")))
+    stmt = stmt.order_by(User.display_name, User.id)
+    people, next_cursor = await fetch_page(ctx.session, stmt, limit, cursor)
+    return await _people_out(ctx, list(people), organisation_ids), next_cursor
+
+
+async def find_person(ctx: Context, person_id: uuid.UUID) -> PersonOut | None:
+    """One person by id, if the caller may find them (the same rule as :func:`search_people`)."""
+    stmt, organisation_ids = _findable(ctx)
+    person = await ctx.session.scalar(stmt.where(User.id == person_id))
+    return (await _people_out(ctx, [person], organisation_ids))[0] if person is not None else None
 
 
 async def _organisations_of(
@@ -86,8 +104,3 @@ async def _organisations_of(
     for user_id, organisation in rows:
         found.setdefault(user_id, []).append(organisation_ref(organisation))
     return found
-
-
-def _escaped(text: str) -> str:
-    """``text`` matched literally by LIKE (``%`` and ``_`` are not wildcards here)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -79,13 +79,10 @@ async def set_email(ctx: Context, email: str | None) -> None:
 async def me(ctx: Context) -> Me:
     managed = await managed_organisations(ctx)
     rows = await ctx.session.execute(
-        select(Assignment, assignments.Holder, Organisation)
-        .join(assignments.Holder, assignments.Holder.id == Assignment.user_id)
-        .join(Organisation, Organisation.id == Assignment.organisation_id)
-        .where(Assignment.user_id == ctx.user.id, is_active(ctx.now))
+        assignments.ASSIGNMENT_ROWS.where(Assignment.user_id == ctx.user.id, is_active(ctx.now))
         .order_by(Assignment.application, Assignment.register_code)
     )
-    active = [assignments.assignment_out(*row, ctx.now) for row in rows]
+    active = [assignments.assignment_out(row, ctx.now) for row in rows]
     pending_rows = await ctx.session.execute(
         workflow.filter_by_status(workflow.visible_statement(ctx), RequestStatus.PENDING, ctx.now)
         .where(AccessRequest.requester_id == ctx.user.id)

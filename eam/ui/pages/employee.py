@@ -124,7 +124,7 @@ class EmployeePages(Controller):
     async def change_form(self, visit: Visit, assignment_id: uuid.UUID) -> Template:
         """Ask for another profile or a later end date of access I hold."""
         async with visit.reading() as ctx:
-            assignment, _holder, org = await assignments.get_assignment(ctx, assignment_id)
+            assignment = (await assignments.get_assignment(ctx, assignment_id))[0]
         values = {"profile_key": profile_key(profile_of(assignment)), "author_group": assignment.author_group or "", "valid_until": visit.fmt.iso_until(assignment.valid_until)}
         return await self._change_form(visit, assignment_id, values, {}, None)
 
@@ -132,7 +132,7 @@ class EmployeePages(Controller):
     async def ask_change(self, visit: Visit, assignment_id: uuid.UUID, data: FormData) -> Template | Redirect:
         form = Form(data, visit.gettext)
         async with visit.reading() as ctx:
-            assignment, _holder, _org = await assignments.get_assignment(ctx, assignment_id)
+            assignment = (await assignments.get_assignment(ctx, assignment_id))[0]
             profiles = {p.key: p for p in ctx.catalogue.require_application(assignment.application).profiles}
         key = form.choice("profile_key", list(profiles))
         author_group = form.author_group() if key and profiles[key].author_group == "required" else None
@@ -157,8 +157,8 @@ class EmployeePages(Controller):
     async def _change_form(self, visit: Visit, assignment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str], message: str | None, status: int = 200) -> Template:
         async with visit.reading() as ctx:
             visit.standing = await standing(ctx)
-            assignment, holder, org = await assignments.get_assignment(ctx, assignment_id)
-            held = assignments.assignment_out(assignment, holder, org, ctx.now)
+            row = await assignments.get_assignment(ctx, assignment_id)
+            assignment, held = row[0], assignments.assignment_out(row, ctx.now)
             application = next(app for app in list_applications(ctx) if app.code == assignment.application)
         return visit.page("change_form.html", status=status, held=held, application=application, values=values, errors=errors, message=message, describe=describe)
 

@@ -19,7 +19,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
-from sqlalchemy import Select, not_, or_, select
+from sqlalchemy import Select, not_, or_
 
 from eam.assignments import service as assignments
 from eam.assignments.models import Assignment, is_live
@@ -28,6 +28,7 @@ from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import Profile
 from eam.catalogue.service import list_applications, list_registers
 from eam.core.context import Context
+from eam.core.database import literal_like
 from eam.core.errors import EAMError, Forbidden, NotFound
 from eam.core.paging import fetch_page
 from eam.organisations.models import Organisation
@@ -37,7 +38,6 @@ from eam.ui.i18n import N_, end_of_day
 from eam.ui.pages.sign_in import FormData
 from eam.ui.visit import Visit
 from eam.users.flows import standing
-from eam.users.models import User
 
 #: Assignments shown per page of an organisation (thousands are read a page at a time).
 ASSIGNMENTS_PAGE = 50
@@ -83,20 +83,6 @@ async def managed(ctx: Context, organisation_id: uuid.UUID, obj: str = "assignme
     return org
 
 
-async def names_of(ctx: Context, ids: list[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    """Display names of the people with these ids (who granted, appointed, revoked)."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
-
-
-def escaped(text: str) -> str:
-    """``text`` matched literally by LIKE."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def access_statement(ctx: Context, organisation_id: uuid.UUID, filters: Filters) -> Select[Any]:
     """The organisation's assignments the caller may read, filtered, by person, application and register."""
     stmt = assignments.visible_statement(ctx, "assignment").where(Assignment.organisation_id == organisation_id)
@@ -105,7 +91,7 @@ def access_statement(ctx: Context, organisation_id: uuid.UUID, filters: Filters)
     elif filters.status in STATUS_FILTERS:
         stmt = assignments.filter_by_status(stmt, filters.status, ctx.now)
     if filters.person:
-        needle = f"%{escaped(filters.person.casefold())}%"
+        needle = f"%{literal_like(filters.person.casefold())}%"
         holder = assignments.Holder
         stmt = stmt.where(or_(holder.display_name.ilike(needle, escape="\\"), holder.email.ilike(needle, escape="\\")))
     if filters.application:
@@ -118,10 +104,10 @@ def access_statement(ctx: Context, organisation_id: uuid.UUID, filters: Filters)
 async def in_organisation(ctx: Context, organisation_id: uuid.UUID, assignment_id: uuid.UUID) -> AssignmentOut:
     """The assignment, if the caller manages its organisation and it belongs there."""
     await managed(ctx, organisation_id)
-    assignment, user, org = await assignments.get_assignment(ctx, assignment_id)
-    if assignment.organisation_id != organisation_id:
+    row = await assignments.get_assignment(ctx, assignment_id)
+    if row[0].organisation_id != organisation_id:
         raise NotFound(f"no assignment {assignment_id} at this organisation")
-    return assignments.assignment_out(assignment, user, org, ctx.now)
+    return assignments.assignment_out(row, ctx.now)
 
 
 def chosen_profile(ctx: Context, application: str, key: str, author_group: str | None) -> Profile:
@@ -168,10 +154,10 @@ class OrganisationPages(Controller):
             visit.standing = await standing(ctx)
             org = await managed(ctx, organisation_id)
             rows, next_cursor = await fetch_page(ctx.session, access_statement(ctx, org.id, filters), ASSIGNMENTS_PAGE, cursor)
-            granters = await names_of(ctx, [row[0].created_by for row in rows])
             applications = list_applications(ctx)
             registers, _ = await list_registers(ctx, filters.application or None, REGISTERS_SHOWN, None)
-        access = [AccessRow(assignments.assignment_out(a, user, o, ctx.now), granters.get(a.created_by) if a.created_by else None) for a, user, o in rows]
+        shown = [assignments.assignment_out(row, ctx.now) for row in rows]
+        access = [AccessRow(out, out.created_by.display_name if out.created_by else None) for out in shown]
         return visit.page(
             "organisation.html",
             org=organisation_out(org),
@@ -265,13 +251,11 @@ class OrganisationPages(Controller):
         async with visit.reading() as ctx:
             visit.standing = await standing(ctx)
             assignment = await in_organisation(ctx, organisation_id, assignment_id)
-            names = await names_of(ctx, [assignment.created_by, assignment.revoked_by])
             profiles = list(profile_choices(ctx, assignment.application).values())
         return visit.page(
             "assignment.html",
             status=status,
             a=assignment,
-            names=names,
             profiles=profiles,
             current_key=next((p.key for p in profiles if p.role == assignment.profile.role and p.data_level == assignment.profile.data_level), ""),
             live=assignment.status in ("active", "scheduled"),

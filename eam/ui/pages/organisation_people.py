@@ -26,7 +26,7 @@ from eam.organisations.service import organisation_out
 from eam.ui.forms import Form
 from eam.ui.i18n import end_of_day
 from eam.ui.pages.employee import catalogue_choices
-from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, managed, names_of, refusal
+from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, managed, refusal
 from eam.ui.pages.sign_in import FormData
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
@@ -172,14 +172,12 @@ class AccessManagerPages(Controller):
             visit.standing = await standing(ctx)
             org = await managed(ctx, organisation_id, "access_manager", "appoint")
             managers, next_cursor = await access_managers.list_access_managers(ctx, organisation_id, MANAGERS_PAGE, cursor)
-            names = await names_of(ctx, [manager.appointed_by for manager in managers])
             found = await people_found(ctx, typed.get("person_q"))
         return visit.page(
             "access_managers.html",
             status=status,
             org=organisation_out(org),
             managers=managers,
-            names=names,
             next_cursor=next_cursor,
             found=found,
             typed=typed,
