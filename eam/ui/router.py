@@ -29,8 +29,8 @@ from eam.ui.pages.admin_platform import RegisterAdminPages, ServiceClientAdminPa
 from eam.ui.pages.audit import AuditPages
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.organisation import OrganisationPages
-from eam.ui.pages.organisation_people import AccessManagerPages, PeoplePages
-from eam.ui.pages.people import PeoplePages as PeopleSearchPages
+from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
+from eam.ui.pages.people import PeoplePages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
 from eam.ui.security import CSRF_COOKIE, add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
@@ -94,9 +94,9 @@ def ui_routers(settings: Settings) -> list[Router]:
         SignInPages,
         EmployeePages,
         InboxPages,
-        PeopleSearchPages,
-        OrganisationPages,
         PeoplePages,
+        OrganisationPages,
+        PersonPickerPages,
         AccessManagerPages,
         OrganisationAdminPages,
         RegisterAdminPages,

@@ -65,6 +65,7 @@ def every_page(browser: Any, eam: EamServer, language: str) -> None:
             (f"/organisations/{organisation}/assignments/{assignment}", "assignment"),
             (f"/organisations/{organisation}/grant", "grant"),
             (f"/organisations/{organisation}/access-managers", "access-managers"),
+            ("/audit", "audit"),
             ("/no-such-page", "not-found"),
         ]:
             visitor.goto(path)
@@ -78,6 +79,21 @@ def every_page(browser: Any, eam: EamServer, language: str) -> None:
         in_language(visitor, language, "carol-my-access", english)
         visitor.goto(f"/access/{assignment}/change")
         in_language(visitor, language, "ask-change", english)
+        with page.expect_navigation():
+            page.get_by_role("button", name=sign_out).click()
+        with page.expect_navigation():
+            page.get_by_role("button", name=sign_in_as % "Platform Admin").click()
+        for path, name in [
+            ("/admin/organisations", "admin-organisations"),
+            (f"/admin/organisations/{organisation}", "admin-organisation"),
+            ("/admin/registers", "admin-registers"),
+            ("/admin/service-clients", "admin-service-clients"),
+            ("/admin/signing-keys", "admin-signing-keys"),
+            ("/audit", "admin-audit"),
+        ]:
+            visitor.goto(path)
+            in_language(visitor, language, name, english)
+        visitor.goto(f"/access/{assignment}/change")
         with page.expect_navigation():
             page.get_by_role("button", name=re.compile(".")).filter(has_text=re.compile(r"^(De aanvraag versturen|Envoyer la demande)$")).click()
         in_language(visitor, language, "ask-change-refused", english)  # a validation error, told in the language

@@ -247,7 +247,7 @@ async def test_grant_access_directly_through_the_people_picker(api: Api, browser
     created = (await api.get(f"/v1/assignments/{assignment_id}", "alice")).json()
     assert created["user"]["id"] == carol and created["register"] == "HDBP0031" and created["status"] == "active"
     assert created["profile"]["role"] == "sponsor" and instant(created["valid_until"]) == end_of_day(day)
-    assert created["created_by"] == await api.user_id("alice")
+    assert created["created_by"]["id"] == await api.user_id("alice")
     assert "The access was granted." in (await browser.get(location)).text
 
     twice = await browser.post(f"/organisations/{org}/assignments", body)
@@ -283,7 +283,7 @@ async def test_appoint_and_remove_access_managers_but_never_the_last(api: Api, b
     appointed = await browser.post(f"/organisations/{org}/access-managers", {"person_q": "dav", "user_id": dave})
     assert appointed.status_code == 303
     managers = (await api.get(f"/v1/organisations/{org}/access-managers", "alice")).json()["items"]
-    assert {m["user_id"]: m["appointed_by"] for m in managers}[dave] == alice
+    assert {m["user_id"]: m["appointed_by"]["id"] for m in managers}[dave] == alice
     shown = await browser.get(appointed.headers["location"])
     assert "The access manager was appointed." in shown.text and "Dave Employee" in shown.text
 

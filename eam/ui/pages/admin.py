@@ -54,7 +54,9 @@ class OrganisationAdminPages(Controller):
     path = "/admin"
 
     @get("/", name="admin")
-    async def admin_home(self) -> Redirect:
+    async def admin_home(self, visit: Visit) -> Redirect:
+        async with visit.reading() as ctx:
+            await enter_admin(visit, ctx)
         return Redirect("/admin/organisations", status_code=303)
 
     @get("/organisations", name="admin-organisations")

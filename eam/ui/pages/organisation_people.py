@@ -20,30 +20,19 @@ from eam.access_managers import service as access_managers
 from eam.assignments import service as assignments
 from eam.assignments.schemas import AssignmentCreate
 from eam.catalogue.schemas import ApplicationOut, RegisterOut
-from eam.core.context import Context
 from eam.core.errors import EAMError
 from eam.organisations.service import organisation_out
 from eam.ui.forms import Form
 from eam.ui.i18n import end_of_day
 from eam.ui.pages.employee import catalogue_choices
+from eam.ui.pages.people import people_found
 from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, managed, refusal
 from eam.ui.pages.sign_in import FormData
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
-from eam.users.directory import PersonOut, search_people
 from eam.users.flows import standing
 
-#: People offered by the picker for what was typed (type more to narrow).
-PEOPLE_SHOWN = 10
 MANAGERS_PAGE = 100
-
-
-async def people_found(ctx: Context, q: str | None) -> list[PersonOut]:
-    """The people directory's answer for what was typed (nothing typed: nobody)."""
-    if not q or not q.strip():
-        return []
-    found, _ = await search_people(ctx, q.strip(), PEOPLE_SHOWN, None)
-    return found
 
 
 def chosen_person(form: Form, name: str = "user_id") -> uuid.UUID | None:
@@ -57,8 +46,8 @@ def chosen_person(form: Form, name: str = "user_id") -> uuid.UUID | None:
         return None
 
 
-class PeoplePages(Controller):
-    @get("/organisations/{organisation_id:uuid}/people", name="people-search")
+class PersonPickerPages(Controller):
+    @get("/organisations/{organisation_id:uuid}/people", name="organisation-people-search")
     async def people(self, visit: Visit, organisation_id: uuid.UUID, person_q: Text = None) -> Template:
         """The people matching what was typed so far, as choices (the pickers ask as you type)."""
         async with visit.reading() as ctx:
