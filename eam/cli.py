@@ -156,6 +156,10 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
         raise click.ClickException(str(exc)) from None
     if run_migrations and state.revision is None and not settings.is_production and _load_demo(settings):
         click.echo("new database: demo data loaded (users admin, alice, bob, carol, dave, erin)", err=True)
+    # For the person who started it, before the (JSON) log lines begin.
+    public_url = settings.issuer or f"http://{host or settings.host}:{port or settings.port}"
+    sign_in = " (sign in as one of the demo users)" if not settings.is_production and settings.dev_token_secret else ""
+    click.echo(f"open {public_url.rstrip('/')}/ in a browser{sign_in}", err=True)
     logging.config.dictConfig(log_config(settings))
     message, fields = startup_line(settings, migrations, os.environ.get("EAM_DATABASE_URL"))
     logging.getLogger("eam.startup").info(message, extra=fields)
@@ -166,9 +170,6 @@ def serve(host: str | None, port: int | None, workers: int | None, run_migration
     if port:
         os.environ["EAM_PORT"] = str(port)
     workers = workers or settings.workers
-    public_url = settings.issuer or f"http://{host or settings.host}:{port or settings.port}"
-    sign_in = " (sign in as one of the demo users)" if not settings.is_production and settings.dev_token_secret else ""
-    click.echo(f"open {public_url.rstrip('/')}/ in a browser{sign_in}", err=True)
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # prometheus_client's multiprocess mode: every worker writes here, any worker answers /metrics.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="eam-metrics-")

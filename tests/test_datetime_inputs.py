@@ -112,7 +112,8 @@ def send(http: httpx.Client, target: DateTimeInput, world: dict[str, str], value
     path = target.path
     for name in ("organisation_id", "assignment_id", "request_id", "user_id"):
         path = path.replace(f"{{{name}}}", world[name])
-    user = "alice" if target.operation_id == "approveAccessRequest" else "admin"
+    # Who may call it: the approver, the holder of the world's assignment (carol), or an admin.
+    user = {"approveAccessRequest": "alice", "askAssignmentChange": "carol"}.get(target.operation_id, "admin")
     if target.where == "query":
         return http.request(target.method, path, params={target.name: value}, headers=auth(user))
     body = {k: v for k, v in (target.example or {}).items() if not (alone and k in target.siblings)}

@@ -69,5 +69,6 @@ class AccessRequest(Base):
             "status": self.status,
             "decision_comment": self.decision_comment,
             "assignment_id": str(self.assignment_id) if self.assignment_id else None,
-            **({"changes_assignment_id": str(self.changes_assignment_id)} if self.changes_assignment_id else {}),
+            # (read with getattr: the seeder snapshots plain rows that have no such column)
+            **({"changes_assignment_id": str(changes)} if (changes := getattr(self, "changes_assignment_id", None)) else {}),
         }

@@ -1,4 +1,4 @@
-"""Every page in Dutch and in French, in Chromium: the language chooser switches and sticks, and
+"""Every page in Dutch (390 px wide) and in French (1280 px wide), in Chromium: the language chooser switches and sticks, and
 no page shows an English sentence of the catalogue (each is checked for every catalogue entry of
 two words or more that the language translates differently)."""
 
@@ -38,7 +38,7 @@ def in_language(visitor: Visitor, language: str, name: str, english: list[re.Pat
     assert not left, f"{name} ({language}) shows English: {left}"
 
 
-def every_page(browser: Any, eam: EamServer, language: str) -> None:
+def every_page(browser: Any, eam: EamServer, language: str, width: int) -> None:
     organisation = eam.organisation_id("71000436")
     request = eam.api("POST", "/v1/access-requests", "carol", "Carol Employee", json={
         "organisation_id": organisation, "application": "healthstat", "register": "HDBP0031",
@@ -49,7 +49,7 @@ def every_page(browser: Any, eam: EamServer, language: str) -> None:
     assignment = approved.json()["assignment_id"]
     english = english_sentences(language)
     chosen, change_language, sign_out, sign_in_as = CHOOSE[language]
-    with visiting(browser, eam, f"every-page-{language}") as visitor:
+    with visiting(browser, eam, f"every-page-{language}-{width}px", width=width) as visitor:
         page = visitor.page
         sign_in(visitor, "Alice Access-Manager")
         page.get_by_label("Language").select_option(label=chosen)
@@ -99,6 +99,7 @@ def every_page(browser: Any, eam: EamServer, language: str) -> None:
         in_language(visitor, language, "ask-change-refused", english)  # a validation error, told in the language
 
 
-@pytest.mark.parametrize("language", ["nl", "fr"])
-def test_every_page_in_dutch_and_french(chromium: BrowserThread, eam: EamServer, language: str) -> None:
-    chromium.journey(every_page, eam, language)
+@pytest.mark.parametrize(("language", "width"), [("nl", 390), ("fr", 1280)])
+def test_every_page_in_dutch_and_french(chromium: BrowserThread, eam: EamServer, language: str, width: int) -> None:
+    """Dutch on a 390 px wide phone screen, French on a 1280 px wide one: every page, both widths."""
+    chromium.journey(every_page, eam, language, width)
