@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import Request, Response, Router
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import Redirect, Template
@@ -62,6 +62,8 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     visit = Visit(request.app.state, request)
     if isinstance(exc, EAMError):
         status, message = exc.status, problem_message(exc, visit.gettext)
+    elif isinstance(exc, ValidationException):
+        status, message = 400, visit.gettext(PROBLEMS["malformed-body"])  # a form no page sends (a field twice)
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         status, message = 403, visit.gettext(PROBLEMS["csrf"])
     elif isinstance(exc, HTTPException):
@@ -111,7 +113,8 @@ def ui_routers(settings: Settings) -> list[Router]:
         route_handlers=handlers,
         dependencies={"visit": Provide(provide_visit, sync_to_thread=False)},
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
-        exception_handlers={EAMError: page_error, HTTPException: page_error},
+        # ValidationException too: the app's handler for it is more specific than HTTPException.
+        exception_handlers={EAMError: page_error, ValidationException: page_error, HTTPException: page_error},
         after_request=add_security_headers,
         include_in_schema=False,
         opt=PAGE.opt(),

@@ -165,3 +165,17 @@ async def test_a_holder_asks_for_an_extension_in_the_pages(api: Api, person: Cal
     dave = person()
     await dave.sign_in("dave")
     assert (await dave.get(f"/access/{held['id']}/change")).status_code == 404
+
+
+async def test_a_form_no_page_sends_is_told_as_a_page_and_changes_nothing(api: Api, person: Callable[..., Person]) -> None:
+    org = await api.managed_organisation("alice")
+    request_id = (await api.request_access(org["id"], "carol")).json()["id"]
+    alice = person()
+    await alice.sign_in("alice")
+    await alice.get("/inbox")
+    twice = await alice.post(f"/inbox/{request_id}/approve", [("comment", "one"), ("comment", "two")])
+    assert twice.status_code == 400 and twice.headers["content-type"].startswith("text/html")
+    assert "The form could not be read. Please try again." in text_of(twice.text)
+    json_body = await alice.http.post(f"/inbox/{request_id}/approve", json={"comment": "x"})
+    assert json_body.status_code in (403, 415) and json_body.headers["content-type"].startswith("text/html")
+    assert (await api.get(f"/v1/access-requests/{request_id}", "carol")).json()["status"] == "pending"
