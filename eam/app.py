@@ -31,6 +31,7 @@ from eam.catalogue.loader import load_catalogue_file
 from eam.catalogue.routes import CatalogueController
 from eam.catalogue.service import Catalogue
 from eam.core.context import Services
+from eam.core.errors import EAMError
 from eam.core.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
@@ -43,7 +44,7 @@ from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.core.settings import Settings
 from eam.users.routes import MeController, PeopleController
-from eam.ui.router import page_error, template_config, ui_routers, wants_page
+from eam.ui.router import page_error, sign_in_failed, template_config, ui_routers, wants_page, wants_sign_in_page
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
 from eam.observability.routes import metrics
@@ -159,7 +160,7 @@ def create_app(
         ],
         template_config=template_config(),
         dependencies={"ctx": Provide(provide_context)},
-        exception_handlers={**EXCEPTION_HANDLERS, NotFoundException: not_found},  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, EAMError: eam_error, NotFoundException: not_found},  # type: ignore[arg-type]
         before_request=check_request,
         middleware=[HTTP_METRICS.middleware, *rate_limit_middleware(settings)],
         lifespan=[lifespan],
@@ -218,6 +219,13 @@ async def check_shared_store(store: SharedRateLimitStore) -> None:
     except (RedisError, OSError) as exc:
         await store.close()
         raise RuntimeError(f"cannot reach Redis at EAM_REDIS_URL ({type(exc).__name__}): is it running?") from exc
+
+
+def eam_error(request: Request[Any, Any, Any], exc: EAMError) -> Response[Any]:
+    """problem+json, but a page for a browser coming back from the login provider."""
+    if wants_sign_in_page(request):
+        return sign_in_failed(request, exc)
+    return EXCEPTION_HANDLERS[EAMError](request, exc)  # type: ignore[operator]
 
 
 def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:

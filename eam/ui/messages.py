@@ -85,3 +85,6 @@ STATUSES: dict[str, str] = {
 
 #: A bulk decision's outcome for one request that succeeded.
 DECIDED: dict[str, str] = {"approve": N_("Approved"), "reject": N_("Rejected")}
+
+#: A sign-in refused on the way back from the login provider (the technical reason follows).
+SIGN_IN_FAILED = N_("Signing in did not succeed. Please try again; if it keeps failing, tell your helpdesk what is shown below.")

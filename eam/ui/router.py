@@ -34,7 +34,7 @@ from eam.ui.pages.people import PeoplePages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
 from eam.ui.security import CSRF_COOKIE, add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
-from eam.ui.messages import PROBLEMS
+from eam.ui.messages import PROBLEMS, SIGN_IN_FAILED
 
 UI_DIR = Path(__file__).parent
 PAGE = HandlerOptions(page=True)
@@ -80,8 +80,24 @@ def page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return secured(visit.page("error.html", status=status, message=message))
 
 
+def sign_in_failed(request: Request[Any, Any, Any], exc: EAMError) -> Response[Any]:
+    """A refused sign-in (at the provider's return, ``/auth/callback``), told to the person as a
+    page with what went wrong, rather than as problem+json in their browser."""
+    visit = Visit(request.app.state, request)
+    message = visit.gettext(SIGN_IN_FAILED)
+    return secured(visit.page("error.html", status=exc.status, message=message, detail=exc.detail, retry="/sign-in"))
+
+
+#: Browser addresses of the sign-in: a refusal there is shown as a page to a browser.
+SIGN_IN_PATHS = ("/auth/login", "/auth/callback")
+
 #: Paths that are never pages: machines read what is answered there.
 NOT_PAGES = ("/v1/", "/oauth2/", "/.well-known/", "/auth/", "/schema", "/health/", "/metrics", "/static/")
+
+
+def wants_sign_in_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser following the sign-in (it asks for HTML): a refusal is shown as a page."""
+    return request.url.path in SIGN_IN_PATHS and "text/html" in request.headers.get("accept", "")
 
 
 def wants_page(request: Request[Any, Any, Any]) -> bool:

@@ -75,6 +75,8 @@ class Visit:
             "signed_in": bool(self.session_token),
             "notice": NOTICES.get(notice) if notice else None,
             "path": self.request.url.path,
+            "detail": None,
+            "retry": None,
             "status_name": lambda status: STATUSES.get(status, status),
             "profile_label": self.profile_label,
             **values,

@@ -164,9 +164,9 @@ class BrowserThread:
 class EamServer:
     """``eam serve`` on a free loopback port with a new SQLite database (demo data loaded)."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, port: int | None = None, **env: str) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="eam-ui-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = {name: value for name, value in os.environ.items() if not name.startswith("EAM_")}
         environment.update(
