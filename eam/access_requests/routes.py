@@ -6,7 +6,8 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Parameter
 
-from eam.access_requests import workflow
+from eam.access_requests import bulk, workflow
+from eam.access_requests.bulk import DecisionsIn, DecisionsOut
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, ChangeRequestIn, RejectIn, RequestStatus, WithdrawIn
 from eam.core.context import Context
@@ -73,6 +74,15 @@ class AccessRequestController(Controller):
     async def ask_change(self, ctx: Context, assignment_id: uuid.UUID, data: ChangeRequestIn) -> AccessRequestOut:
         request = await workflow.ask_change(ctx, assignment_id, data)
         return await self._out(ctx, request.id)
+
+    @post(
+        "/decisions",
+        status_code=200,
+        operation_id="decideAccessRequests",
+        summary="Approve or reject many requests at once, with a result per request (each its own decision)",
+    )
+    async def decide_many(self, ctx: Context, data: DecisionsIn) -> DecisionsOut:
+        return await bulk.decide_many(ctx, data)
 
     @staticmethod
     async def _out(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:

@@ -170,3 +170,21 @@ def upsert_ignore(session: AsyncSession, table: Any) -> Any:
 def literal_like(text: str) -> str:
     """``text`` matched literally inside a LIKE pattern (escape ``\\``): ``%`` and ``_`` are not wildcards."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """One step of a transaction that may fail alone (SQL ``SAVEPOINT``): when it raises, its rows
+    are rolled back and what it noted for the commit is forgotten with them (every list in
+    ``session.info``: audit events, policy changes), so nothing of it is written or believed."""
+    noted = {key: len(value) for key, value in session.info.items() if isinstance(value, list)}
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        for key in [key for key, value in session.info.items() if isinstance(value, list)]:
+            if key in noted:
+                del session.info[key][noted[key] :]
+            else:
+                del session.info[key]
+        raise

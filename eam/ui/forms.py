@@ -126,7 +126,12 @@ class Form:
 
 def problem_message(exc: EAMError, gettext: Gettext) -> str:
     """The person-facing message of a domain error, by its stable problem code."""
-    message = PROBLEMS.get(exc.code)
+    return message_for(exc.code, exc.status, gettext)
+
+
+def message_for(code: str, status: int, gettext: Gettext) -> str:
+    """The person-facing message of a problem type (``urn:eam:problem:<code>``)."""
+    message = PROBLEMS.get(code)
     if message is None:
-        message = PROBLEMS["conflict"] if exc.status == 409 else PROBLEMS["bad-request"]
+        message = PROBLEMS["conflict"] if status == 409 else PROBLEMS["bad-request"]
     return gettext(message)

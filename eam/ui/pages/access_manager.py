@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import or_
 
 from eam.access_requests import workflow
+from eam.access_requests.bulk import DecisionsIn, decide_many
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestOut, ApproveIn, RejectIn
 from eam.catalogue.schemas import Profile
@@ -21,7 +22,7 @@ from eam.core.context import Context
 from eam.core.enums import RequestStatus
 from eam.core.errors import EAMError
 from eam.core.paging import fetch_page
-from eam.ui.forms import Form, problem_message
+from eam.ui.forms import Form, message_for
 from eam.ui.i18n import N_, end_of_day
 from eam.ui.pages.sign_in import FormData
 from eam.ui.messages import DECIDED
@@ -78,8 +79,8 @@ class InboxPages(Controller):
 
     @post("/inbox/decide", name="bulk-decide")
     async def bulk_decide(self, visit: Visit, request: Request[Any, Any, Any]) -> Template:
-        """Approve or reject the selected requests, each its own compare-and-set decision in its
-        own transaction: one that was withdrawn or decided meanwhile fails alone, with a reason."""
+        """Approve or reject the selected requests (:func:`eam.access_requests.bulk.decide_many`:
+        each its own decision; one withdrawn or decided meanwhile fails alone, with its reason)."""
         submitted = await request.form()
         form = Form({key: submitted.get(key) for key in submitted}, visit.gettext)
         decision = form.choice("decision", ["approve", "reject"])
@@ -97,28 +98,23 @@ class InboxPages(Controller):
         if not form:
             message = form.errors.get("ids") and visit.gettext(N_("Select at least one request.")) or visit.gettext("Some fields need your attention.")
             return await self._inbox(visit, None, bulk=(form, message), status=422)
-        outcomes = []
-        for request_id in dict.fromkeys(ids):
-            try:
-                async with visit.changing() as ctx:
-                    if decision == "approve":
-                        decided = await workflow.approve(ctx, request_id, ApproveIn())
-                    else:
-                        decided = await workflow.reject(ctx, request_id, RejectIn(reason=reason or ""))
-                    out = workflow.request_out(decided, ctx.now)
-                outcomes.append(BulkOutcome(request_id, True, visit.gettext(DECIDED[decision or "approve"]), out))
-            except EAMError as exc:
-                outcomes.append(BulkOutcome(request_id, False, problem_message(exc, visit.gettext)))
-        async with visit.reading() as ctx:
-            visit.standing = await standing(ctx)
-            for index, outcome in enumerate(outcomes):
-                if outcome.request is None:
-                    try:
-                        outcomes[index] = msgspec.structs.replace(outcome, request=workflow.request_out(await workflow.get_request(ctx, outcome.request_id), ctx.now))
-                    except EAMError:
-                        pass
-        succeeded = sum(outcome.ok for outcome in outcomes)
-        return visit.page("bulk_result.html", outcomes=outcomes, decision=decision, succeeded=succeeded, failed=len(outcomes) - succeeded, describe=describe)
+        try:
+            async with visit.changing() as ctx:
+                visit.standing = await standing(ctx)
+                result = await decide_many(ctx, DecisionsIn(decision=decision or "approve", ids=ids, reason=reason))
+        except EAMError as exc:
+            return await self._inbox(visit, None, bulk=(form, form.absorb(exc)), status=exc.status)
+        outcomes = [
+            BulkOutcome(
+                item.id,
+                item.problem is None,
+                visit.gettext(DECIDED[decision or "approve"]) if item.problem is None else message_for(item.problem.code, item.problem.status, visit.gettext),
+                item.request,
+            )
+            for item in result.items
+        ]
+        succeeded, failed = result.succeeded, result.failed
+        return visit.page("bulk_result.html", outcomes=outcomes, decision=decision, succeeded=succeeded, failed=failed, describe=describe)
 
     async def _inbox(
         self,

@@ -1,0 +1,95 @@
+"""Deciding many access requests at once: each is its own compare-and-set decision.
+
+One call (an API request, a page's bulk form) decides every named request in the caller's one
+transaction, each inside a savepoint (:func:`eam.core.database.savepoint`): one that was
+withdrawn, decided or expired meanwhile, or that the caller may not decide, fails alone with
+its problem, and nothing of it is written; the others are decided and committed together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+
+from eam.access_requests import workflow
+from eam.access_requests.schemas import AccessRequestOut, ApproveIn, Comment, Reason, RejectIn
+from eam.core.context import Context
+from eam.core.database import savepoint
+from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, ValidationFailed
+
+#: Requests one call may decide.
+MAX_DECISIONS = 100
+
+
+class DecisionsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Approve (as asked) or reject (with one reason for all) the requests named by id."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {
+        "decision": "reject",
+        "ids": ["0f16d3dc-c451-41cb-997c-2187d96b56f2", "0826b353-3e86-449f-a383-40b466744c78"],
+        "reason": "The study has closed.",
+    }
+
+    decision: Literal["approve", "reject"]
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_DECISIONS)]
+    #: Required to reject: shown to each requester.
+    reason: Reason | None = None
+    #: Kept with each approval.
+    comment: Comment | None = None
+
+
+class ItemProblem(msgspec.Struct, frozen=True):
+    """Why one request was not decided: its RFC 9457 problem, as the single call would answer."""
+
+    type: str
+    status: int
+    title: str
+    detail: str
+
+    @property
+    def code(self) -> str:
+        return self.type.removeprefix(PROBLEM_TYPE_PREFIX)
+
+
+class DecisionOut(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    outcome: Literal["approved", "rejected", "failed"]
+    request: AccessRequestOut | None = None
+    problem: ItemProblem | None = None
+
+
+class DecisionsOut(msgspec.Struct, frozen=True):
+    items: list[DecisionOut]
+    succeeded: int
+    failed: int
+
+
+async def decide_many(ctx: Context, data: DecisionsIn) -> DecisionsOut:
+    """Each request decided on its own (in the order given, each id once)."""
+    if data.decision == "reject" and (data.reason is None or not data.reason.strip()):
+        raise ValidationFailed("a reason is required to reject", [FieldError("$.reason", "required to reject")])
+    items: list[DecisionOut] = []
+    for request_id in dict.fromkeys(data.ids):
+        try:
+            async with savepoint(ctx.session):
+                if data.decision == "approve":
+                    decided = await workflow.approve(ctx, request_id, ApproveIn(comment=data.comment))
+                else:
+                    decided = await workflow.reject(ctx, request_id, RejectIn(reason=data.reason or ""))
+            outcome: Literal["approved", "rejected"] = "approved" if data.decision == "approve" else "rejected"
+            items.append(DecisionOut(request_id, outcome, request=workflow.request_out(decided, ctx.now)))
+        except EAMError as exc:
+            problem = ItemProblem(type=exc.type_uri, status=exc.status, title=exc.title, detail=exc.detail)
+            items.append(DecisionOut(request_id, "failed", request=await _readable(ctx, request_id), problem=problem))
+    failed = sum(item.outcome == "failed" for item in items)
+    return DecisionsOut(items=items, succeeded=len(items) - failed, failed=failed)
+
+
+async def _readable(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut | None:
+    """The request as the caller may see it now, to say which one failed (None if they may not)."""
+    try:
+        return workflow.request_out(await workflow.get_request(ctx, request_id), ctx.now)
+    except EAMError:
+        return None
