@@ -47,7 +47,8 @@ class AccessRequest(Base):
     decision_comment: Mapped[str | None] = mapped_column(Text)
     assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     #: A change request: the assignment its holder asks to change (approval changes it in place).
-    changes_assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("assignments.id"))
+    #: (``use_alter``: assignments name their request too; the cycle is added after both tables.)
+    changes_assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("assignments.id", use_alter=True))
 
     def effective_status(self, now: dt.datetime) -> str:
         """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""
