@@ -6,11 +6,13 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import service
+from eam.assignments import history, service
+from eam.assignments.history import AssignmentVersion
 from eam.assignments.models import Assignment
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, RevokeIn
 from eam.core.context import Context
 from eam.core.paging import Page, fetch_page
+from eam.http.handler_options import HandlerOptions
 from eam.http.paging import Cursor, Limit
 
 
@@ -59,3 +61,7 @@ class AssignmentController(Controller):
     @post("/{assignment_id:uuid}/revoke", status_code=200, operation_id="revokeAssignment", summary="Revoke with a reason")
     async def revoke_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentOut:
         return service.assignment_out(await service.revoke(ctx, assignment_id, data), ctx.now)
+
+    @get("/{assignment_id:uuid}/history", operation_id="getAssignmentHistory", summary="Every version of an assignment: who changed it, when and why", opt=HandlerOptions(conflicts=False).opt())
+    async def get_history(self, ctx: Context, assignment_id: uuid.UUID) -> list[AssignmentVersion]:
+        return await history.history(ctx, assignment_id)
