@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
 from eam.access_requests.routes import AccessRequestController
-from eam.assignments.routes import AssignmentController
+from eam.assignments.routes import AssignmentController, HoldersController
 from eam.audit.routes import AuditController
 from eam.auth.dev_tokens import DevTokenSource
 from eam.auth.identity import TokenSource
@@ -145,6 +145,7 @@ def create_app(
             CatalogueController,
             AccessRequestController,
             AssignmentController,
+            HoldersController,
             AuditController,
             GrantTokenController,
             OAuthController,

@@ -10,8 +10,9 @@ from litestar import Litestar
 from tests.conftest import Api, assert_problem, casbin_rows
 
 
-async def decide(api: Api, user: str, **body: object) -> object:
-    return await api.post("/v1/access-requests/decisions", user, json=body)
+async def decide(api: Api, user: str, decision: str, **body: object) -> object:
+    path = "/v1/access-requests/approvals" if decision == "approve" else "/v1/access-requests/rejections"
+    return await api.post(path, user, json=body)
 
 
 async def events(api: Api, action: str) -> list[dict[str, object]]:
@@ -68,6 +69,7 @@ async def test_rules_of_the_single_decision_hold(api: Api) -> None:
     assert body["items"][0]["problem"]["status"] in (403, 404)
     # rejecting needs a reason; too many ids, or none, are refused whole
     assert_problem(await decide(api, "alice", decision="reject", ids=[request_id]), 422, "validation-error")
+    assert_problem(await decide(api, "alice", decision="reject", ids=[request_id], reason="   "), 422, "validation-error")
     assert_problem(await decide(api, "alice", decision="approve", ids=[]), 422, "validation-error")
     assert_problem(await decide(api, "alice", decision="approve", ids=[str(uuid.uuid4()) for _ in range(101)]), 422, "validation-error")
     assert (await api.get(f"/v1/access-requests/{request_id}", "carol")).json()["status"] == "pending"

@@ -112,6 +112,7 @@ def send(http: httpx.Client, target: DateTimeInput, world: dict[str, str], value
     path = target.path
     for name in ("organisation_id", "assignment_id", "request_id", "user_id"):
         path = path.replace(f"{{{name}}}", world[name])
+    path = path.replace("{code}", "HDBP0147")
     # Who may call it: the approver, the holder of the world's assignment (carol), or an admin.
     user = {"approveAccessRequest": "alice", "askAssignmentChange": "carol"}.get(target.operation_id, "admin")
     if target.where == "query":

@@ -9,6 +9,7 @@ its problem, and nothing of it is written; the others are decided and committed 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -23,21 +24,29 @@ from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, Validatio
 MAX_DECISIONS = 100
 
 
-class DecisionsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Approve (as asked) or reject (with one reason for all) the requests named by id."""
+class ApprovalsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Approve, as asked, the requests named by id."""
 
     EXAMPLE: ClassVar[dict[str, Any]] = {
-        "decision": "reject",
+        "ids": ["0f16d3dc-c451-41cb-997c-2187d96b56f2", "0826b353-3e86-449f-a383-40b466744c78"],
+        "comment": "Welcome to the study team.",
+    }
+
+    ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_DECISIONS)]
+    #: Kept with each approval.
+    comment: Comment | None = None
+
+
+class RejectionsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Reject the requests named by id, with one reason shown to each requester."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {
         "ids": ["0f16d3dc-c451-41cb-997c-2187d96b56f2", "0826b353-3e86-449f-a383-40b466744c78"],
         "reason": "The study has closed.",
     }
 
-    decision: Literal["approve", "reject"]
     ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_DECISIONS)]
-    #: Required to reject: shown to each requester.
-    reason: Reason | None = None
-    #: Kept with each approval.
-    comment: Comment | None = None
+    reason: Reason
 
 
 class ItemProblem(msgspec.Struct, frozen=True):
@@ -66,19 +75,28 @@ class DecisionsOut(msgspec.Struct, frozen=True):
     failed: int
 
 
-async def decide_many(ctx: Context, data: DecisionsIn) -> DecisionsOut:
-    """Each request decided on its own (in the order given, each id once)."""
-    if data.decision == "reject" and (data.reason is None or not data.reason.strip()):
-        raise ValidationFailed("a reason is required to reject", [FieldError("$.reason", "required to reject")])
+async def approve_many(ctx: Context, data: ApprovalsIn) -> DecisionsOut:
+    """Each request approved on its own (in the order given, each id once)."""
+    comment = data.comment
+    return await _each(ctx, data.ids, "approved", lambda request_id: workflow.approve(ctx, request_id, ApproveIn(comment=comment)))
+
+
+async def reject_many(ctx: Context, data: RejectionsIn) -> DecisionsOut:
+    """Each request rejected on its own (in the order given, each id once)."""
+    if not data.reason.strip():
+        raise ValidationFailed("a reason is required", [FieldError("$.reason", "must not be blank")])
+    reason = RejectIn(reason=data.reason)
+    return await _each(ctx, data.ids, "rejected", lambda request_id: workflow.reject(ctx, request_id, reason))
+
+
+async def _each(
+    ctx: Context, ids: list[uuid.UUID], outcome: Literal["approved", "rejected"], decide: Callable[[uuid.UUID], Awaitable[tuple[Any, ...]]]
+) -> DecisionsOut:
     items: list[DecisionOut] = []
-    for request_id in dict.fromkeys(data.ids):
+    for request_id in dict.fromkeys(ids):
         try:
             async with savepoint(ctx.session):
-                if data.decision == "approve":
-                    decided = await workflow.approve(ctx, request_id, ApproveIn(comment=data.comment))
-                else:
-                    decided = await workflow.reject(ctx, request_id, RejectIn(reason=data.reason or ""))
-            outcome: Literal["approved", "rejected"] = "approved" if data.decision == "approve" else "rejected"
+                decided = await decide(request_id)
             items.append(DecisionOut(request_id, outcome, request=workflow.request_out(decided, ctx.now)))
         except EAMError as exc:
             problem = ItemProblem(type=exc.type_uri, status=exc.status, title=exc.title, detail=exc.detail)

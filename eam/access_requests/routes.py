@@ -7,7 +7,7 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 
 from eam.access_requests import bulk, workflow
-from eam.access_requests.bulk import DecisionsIn, DecisionsOut
+from eam.access_requests.bulk import ApprovalsIn, DecisionsOut, RejectionsIn
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, ChangeRequestIn, RejectIn, RequestStatus, WithdrawIn
 from eam.core.context import Context
@@ -75,14 +75,13 @@ class AccessRequestController(Controller):
         request = await workflow.ask_change(ctx, assignment_id, data)
         return await self._out(ctx, request.id)
 
-    @post(
-        "/decisions",
-        status_code=200,
-        operation_id="decideAccessRequests",
-        summary="Approve or reject many requests at once, with a result per request (each its own decision)",
-    )
-    async def decide_many(self, ctx: Context, data: DecisionsIn) -> DecisionsOut:
-        return await bulk.decide_many(ctx, data)
+    @post("/approvals", status_code=200, operation_id="approveAccessRequests", summary="Approve many requests at once, as asked, with a result per request (each its own decision)")
+    async def approve_many(self, ctx: Context, data: ApprovalsIn) -> DecisionsOut:
+        return await bulk.approve_many(ctx, data)
+
+    @post("/rejections", status_code=200, operation_id="rejectAccessRequests", summary="Reject many requests at once with one reason, with a result per request (each its own decision)")
+    async def reject_many(self, ctx: Context, data: RejectionsIn) -> DecisionsOut:
+        return await bulk.reject_many(ctx, data)
 
     @staticmethod
     async def _out(ctx: Context, request_id: uuid.UUID) -> AccessRequestOut:

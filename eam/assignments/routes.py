@@ -6,11 +6,13 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import history, service
+from eam.assignments import history, holders, service
+from eam.assignments.holders import HolderOut
 from eam.assignments.history import AssignmentVersion
 from eam.assignments.models import Assignment
 from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, RevokeIn
 from eam.core.context import Context
+from eam.core.times import Instant
 from eam.core.paging import Page, fetch_page
 from eam.http.handler_options import HandlerOptions
 from eam.http.paging import Cursor, Limit
@@ -65,3 +67,25 @@ class AssignmentController(Controller):
     @get("/{assignment_id:uuid}/history", operation_id="getAssignmentHistory", summary="Every version of an assignment: who changed it, when and why", opt=HandlerOptions(conflicts=False).opt())
     async def get_history(self, ctx: Context, assignment_id: uuid.UUID) -> list[AssignmentVersion]:
         return await history.history(ctx, assignment_id)
+
+
+class HoldersController(Controller):
+    path = "/v1/registers"
+    tags = ["Assignments"]
+
+    @get(
+        "/{code:str}/holders",
+        operation_id="listRegisterHolders",
+        summary="Who held access to a register at a moment (default: now), with profile, approver and justification",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def list_holders(
+        self,
+        ctx: Context,
+        code: Annotated[str, Parameter(max_length=32)],
+        as_of: Annotated[Instant | None, Parameter(description="The moment asked about (RFC 3339, with an offset); default: now")] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[HolderOut]:
+        items, next_cursor = await holders.holders(ctx, code, as_of, limit, cursor)
+        return Page(items=items, next_cursor=next_cursor)

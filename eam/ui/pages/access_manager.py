@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import or_
 
 from eam.access_requests import workflow
-from eam.access_requests.bulk import DecisionsIn, decide_many
+from eam.access_requests.bulk import ApprovalsIn, RejectionsIn, approve_many, reject_many
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestOut, ApproveIn, RejectIn
 from eam.catalogue.schemas import Profile
@@ -101,7 +101,10 @@ class InboxPages(Controller):
         try:
             async with visit.changing() as ctx:
                 visit.standing = await standing(ctx)
-                result = await decide_many(ctx, DecisionsIn(decision=decision or "approve", ids=ids, reason=reason))
+                if decision == "reject":
+                    result = await reject_many(ctx, RejectionsIn(ids=ids, reason=reason or ""))
+                else:
+                    result = await approve_many(ctx, ApprovalsIn(ids=ids))
         except EAMError as exc:
             return await self._inbox(visit, None, bulk=(form, form.absorb(exc)), status=exc.status)
         outcomes = [
