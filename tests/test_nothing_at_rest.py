@@ -119,7 +119,7 @@ async def every_stored_value(database_url: str) -> dict[tuple[str, str], list[An
             metadata = MetaData()
             await connection.run_sync(metadata.reflect)
             found: dict[tuple[str, str], list[Any]] = {}
-            for table in metadata.sorted_tables:
+            for table in metadata.tables.values():  # (order does not matter; FK cycles make sorting warn)
                 rows = (await connection.execute(select(table))).mappings().all()
                 for column in table.columns:
                     found[(table.name, column.name)] = [row[column.name] for row in rows]
