@@ -8,6 +8,7 @@ back to the fields it names (``$.justification`` → ``justification``).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -46,6 +47,17 @@ class Form:
         elif len(value) > max_length:
             self.fail(name, "too-long", n=max_length)
         return value
+
+    def identifier(self, name: str) -> uuid.UUID | None:
+        """A required id (a chosen organisation or person); one that is not an id is invalid."""
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            self.fail(name, "invalid")
+            return None
 
     def choice(self, name: str, allowed: Mapping[str, Any] | list[str], *, required: bool = True) -> str | None:
         value = str(self.values.get(name) or "")

@@ -13,6 +13,16 @@ from tests.oidc import OidcProvider
 from tests.ui.browser import SETTLED_SCRIPT, BrowserThread, EamServer, Visitor
 
 
+def log_in_at_the_provider(page: Any, eam: EamServer) -> None:
+    """The provider's own pages (not EAM's): its devInteractions login form, then its consent."""
+    page.locator("input[name=login]").fill("niss-1")
+    page.locator("input[name=password]").fill("any password")
+    page.locator("button[type=submit]").click()
+    page.wait_for_url(lambda url: url.startswith(eam.base_url) or "consent" in url or "interaction" in url)
+    if not page.url.startswith(eam.base_url):
+        page.locator("button[type=submit]").click()
+
+
 def sign_in_at_the_provider(browser: Any, eam: EamServer) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nl-BE", timezone_id="Europe/Brussels")
     context.set_default_timeout(15_000)
@@ -23,13 +33,7 @@ def sign_in_at_the_provider(browser: Any, eam: EamServer) -> None:
         expect(page.get_by_role("heading", name="Aanmelden", exact=True)).to_be_visible()  # Accept-Language: nl
         with page.expect_navigation():
             page.get_by_role("link", name="Aanmelden met national").click()
-        # The provider's own pages (not EAM's): its devInteractions login and consent forms.
-        page.locator("input[name=login]").fill("niss-1")
-        page.locator("input[name=password]").fill("any password")
-        page.locator("button[type=submit]").click()
-        page.wait_for_url(lambda url: url.startswith(eam.base_url) or "consent" in url or "interaction" in url)
-        if not page.url.startswith(eam.base_url):
-            page.locator("button[type=submit]").click()
+        log_in_at_the_provider(page, eam)
         page.wait_for_url(f"{eam.base_url}/requests")
         visitor = Visitor(page, eam, "sign-in-at-the-provider")
         expect(page.get_by_role("heading", name="Mijn aanvragen")).to_be_visible()
@@ -64,12 +68,7 @@ def refused_at_the_return(browser: Any, eam: EamServer) -> None:
         page.goto(f"{eam.base_url}/sign-in")
         with page.expect_navigation():
             page.get_by_role("link", name="Se connecter avec national").click()
-        page.locator("input[name=login]").fill("niss-1")
-        page.locator("input[name=password]").fill("any password")
-        page.locator("button[type=submit]").click()
-        page.wait_for_url(lambda url: url.startswith(eam.base_url) or "consent" in url or "interaction" in url)
-        if not page.url.startswith(eam.base_url):
-            page.locator("button[type=submit]").click()
+        log_in_at_the_provider(page, eam)
         page.wait_for_url(lambda url: url.startswith(f"{eam.base_url}/auth/callback"))
         visitor = Visitor(page, eam, "sign-in-refused")
         expect(page.get_by_role("alert")).to_contain_text("La connexion n'a pas réussi.")

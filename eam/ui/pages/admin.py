@@ -112,13 +112,7 @@ class OrganisationAdminPages(Controller):
     async def appoint(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
         """Appoint the person chosen in the people picker (people exist once they signed in)."""
         form = Form(data, visit.gettext)
-        chosen = form.text("user_id")
-        user_id = None
-        if chosen:
-            try:
-                user_id = uuid.UUID(chosen)
-            except ValueError:
-                form.fail("user_id", "invalid")
+        user_id = form.identifier("user_id")
         if user_id is None or not form:
             return await self._detail(visit, organisation_id, form, visit.gettext(N_("Choose the person to appoint.")), status=422)
         try:

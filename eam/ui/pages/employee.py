@@ -190,13 +190,7 @@ class EmployeePages(Controller):
 
     @staticmethod
     def _read_request(form: Form, applications: list[ApplicationOut], registers: list[RegisterOut], today: dt.date) -> AccessRequestCreate | None:
-        organisation = form.text("organisation_id")
-        organisation_id = None
-        if organisation:
-            try:
-                organisation_id = uuid.UUID(organisation)
-            except ValueError:
-                form.fail("organisation_id", "invalid")
+        organisation_id = form.identifier("organisation_id")
         application, register, profile = form.catalogue_choice(applications, registers)
         justification = form.text("justification", min_length=10, max_length=2000)
         until = form.day("valid_until", after=today + dt.timedelta(days=1))

@@ -35,17 +35,6 @@ from eam.users.flows import standing
 MANAGERS_PAGE = 100
 
 
-def chosen_person(form: Form, name: str = "user_id") -> uuid.UUID | None:
-    value = form.text(name)
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        form.fail(name, "invalid")
-        return None
-
-
 class PersonPickerPages(Controller):
     @get("/organisations/{organisation_id:uuid}/people", name="organisation-people-search")
     async def people(self, visit: Visit, organisation_id: uuid.UUID, person_q: Text = None) -> Template:
@@ -66,7 +55,7 @@ class PersonPickerPages(Controller):
         async with visit.reading() as ctx:
             await managed(ctx, organisation_id)
             applications, registers = await catalogue_choices(ctx, data.get("application"))
-        person = chosen_person(form)
+        person = form.identifier("user_id")
         request = self._read_grant(form, organisation_id, person, applications, registers, visit.today())
         if request is None:
             return await self._grant_form(visit, organisation_id, form.values, form.errors, visit.gettext(SOME_FIELDS), status=422)
@@ -130,7 +119,7 @@ class AccessManagerPages(Controller):
     async def appoint(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
         """Appoint a fellow access manager of this organisation."""
         form = Form(data, visit.gettext)
-        person = chosen_person(form)
+        person = form.identifier("user_id")
         if person is None or not form:
             return await self._page(visit, organisation_id, None, failed=("appoint", form, visit.gettext(SOME_FIELDS)), status=422)
         try:
