@@ -43,7 +43,7 @@ from eam.signing_keys.keyring import KeyRing, install_key_change_hooks
 from eam.signing_keys.routes import JWKSController, SigningKeyController
 from eam.organisations.routes import OrganisationController
 from eam.core.settings import Settings
-from eam.users.routes import MeController, PeopleController
+from eam.users.routes import MeController, OrganisationPeopleController, PeopleController
 from eam.ui.router import page_error, sign_in_failed, template_config, ui_routers, wants_page, wants_sign_in_page
 from eam.observability.logs import request_log_middleware
 from eam.observability.metrics import HTTP_METRICS, count_statements, install_commit_hooks
@@ -139,6 +139,7 @@ def create_app(
         route_handlers=[
             MeController,
             PeopleController,
+            OrganisationPeopleController,
             SignInController,
             OrganisationController,
             AccessManagerController,

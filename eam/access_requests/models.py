@@ -49,6 +49,9 @@ class AccessRequest(Base):
     #: A change request: the assignment its holder asks to change (approval changes it in place).
     #: (``use_alter``: assignments name their request too; the cycle is added after both tables.)
     changes_assignment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("assignments.id", use_alter=True))
+    #: Who submitted the request on the requester's behalf (an import awaiting approval); None when
+    #: the requester asked themselves. Four-eyes: neither of them decides it.
+    submitted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
 
     def effective_status(self, now: dt.datetime) -> str:
         """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""

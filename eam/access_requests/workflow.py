@@ -248,7 +248,10 @@ async def _decide(
     """
     row = await get_request(ctx, request_id)
     request: AccessRequest = row[0]
-    ctx.require_in(request.organisation_id, "access_request", action, owner_id=request.requester_id)
+    # Four-eyes: whoever submitted a request on the requester's behalf (an import) decides it no
+    # more than the requester does; it is theirs as far as deciding goes.
+    raised_by_caller = request.submitted_by is not None and request.submitted_by == ctx.user.id
+    ctx.require_in(request.organisation_id, "access_request", action, owner_id=ctx.user.id if raised_by_caller else request.requester_id)
     before = request.snapshot()
     params = {
         "request_id": request_id,

@@ -2,8 +2,9 @@
 
 Who may look whom up (the same rule for the API and the pages): platform admins and auditors
 with platform-wide reading find everyone; an access manager finds the people related to the
-organisations they manage (holders of access there, people who asked for access there, and
-its access managers); others find no one. Service accounts are not people and never listed.
+organisations they manage (holders of access there, people who asked for access there, its
+access managers and the people its access managers registered, signed in or not yet); others
+find no one. Service accounts are not people and never listed.
 The national number is never part of a search or an answer.
 """
 
@@ -25,7 +26,7 @@ from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationRef
 from eam.organisations.service import organisation_ref
 from eam.service_clients.tokens import SERVICE_CLIENT_ISSUER
-from eam.users.models import User
+from eam.users.models import PREPARED_ISSUER, Membership, User
 
 
 class PersonOut(msgspec.Struct, frozen=True):
@@ -35,6 +36,9 @@ class PersonOut(msgspec.Struct, frozen=True):
     #: The organisations (among those the caller may see) the person holds access at, asked
     #: access at or manages.
     organisations: list[OrganisationRef]
+    #: False for a person registered by an access manager who has not signed in yet: access
+    #: prepared for them waits for their first sign-in.
+    signed_in: bool = True
 
 
 def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.UUID, uuid.UUID]]:
@@ -43,6 +47,7 @@ def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.
         select(Assignment.user_id.label("user_id"), Assignment.organisation_id.label("organisation_id")),
         select(AccessRequest.requester_id.label("user_id"), AccessRequest.organisation_id.label("organisation_id")),
         select(AccessManager.user_id.label("user_id"), AccessManager.organisation_id.label("organisation_id")),
+        select(Membership.user_id.label("user_id"), Membership.organisation_id.label("organisation_id")),
     ]
     if organisation_ids is not None:
         parts = [part.where(part.selected_columns.organisation_id.in_(organisation_ids)) for part in parts]
@@ -65,7 +70,13 @@ def _findable(ctx: Context) -> tuple[Select[tuple[User]], list[uuid.UUID] | None
 async def _people_out(ctx: Context, people: list[User], organisation_ids: list[uuid.UUID] | None) -> list[PersonOut]:
     organisations = await _organisations_of(ctx, [person.id for person in people], organisation_ids)
     return [
-        PersonOut(id=person.id, display_name=person.display_name, email=person.email, organisations=organisations.get(person.id, []))
+        PersonOut(
+            id=person.id,
+            display_name=person.display_name,
+            email=person.email,
+            organisations=organisations.get(person.id, []),
+            signed_in=person.issuer != PREPARED_ISSUER,
+        )
         for person in people
     ]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import String, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.database import Base, UTCDateTime, new_id
@@ -27,3 +27,23 @@ class User(Base):
     national_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+#: Issuer of a person registered before their first sign-in; their subject is the keyed hash of
+#: their national number until that sign-in links the login identity to the row.
+PREPARED_ISSUER = "urn:eam:prepared"
+
+
+class Membership(Base):
+    """A person registered with an organisation by its access managers (by hand or by an import).
+
+    People are related to an organisation through their access and requests too; a membership is
+    what relates someone who has none yet, such as a person prepared before their first sign-in.
+    """
+
+    __tablename__ = "organisation_members"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisations.id"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    added_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))

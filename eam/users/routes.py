@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get, patch
+import uuid
+
+from litestar import Controller, Response, get, patch, post
 from litestar.params import Parameter
 
 from eam.core.context import Context
 from eam.http.handler_options import HandlerOptions
 from eam.core.paging import Page
 from eam.http.paging import Cursor, Limit
-from eam.users import directory, flows
+from eam.users import directory, flows, people
 from eam.users.directory import PersonOut
 from eam.users.flows import Me
 from eam.users.schemas import MePatch
@@ -47,3 +49,19 @@ class PeopleController(Controller):
     ) -> Page[PersonOut]:
         people, next_cursor = await directory.search_people(ctx, q, limit, cursor)
         return Page(items=people, next_cursor=next_cursor)
+
+
+class OrganisationPeopleController(Controller):
+    path = "/v1/organisations/{organisation_id:uuid}/people"
+    tags = ["People"]
+
+    @post(
+        operation_id="registerPerson",
+        summary="Register a person with your organisation by national number, before or after their first sign-in (201 when new or changed, 200 when already so)",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def register(self, ctx: Context, organisation_id: uuid.UUID, data: people.PersonIn) -> Response[PersonOut]:
+        person, changed = await people.register_person(ctx, organisation_id, data)
+        found = await directory.find_person(ctx, person.id)
+        assert found is not None  # the caller registered them with an organisation they manage
+        return Response(found, status_code=201 if changed else 200)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eam.auth.identity import Identity, national_number_hash
 from eam.core.database import new_id, upsert_ignore
-from eam.users.models import User
+from eam.core.audit import Auditor
+from eam.users.models import PREPARED_ISSUER, User
 from eam.users.schemas import Email
 
 #: ``users.display_name`` holds this many characters (token sources already cut names to it;
@@ -23,9 +24,15 @@ async def user_for_identity(session: AsyncSession, identity: Identity, key: str,
 
     Later sign-ins refresh the display name; the identity link (issuer, subject) never changes,
     and the professional e-mail stays what the user set.
+
+    A person an access manager registered before their first sign-in (:mod:`eam.users.people`)
+    is linked, not duplicated: the first sign-in that presents their national number takes over
+    that row, with everything prepared for it.
     """
     stmt = select(User).where(User.issuer == identity.issuer, User.subject == identity.subject)
     user = await session.scalar(stmt)
+    if user is None and identity.national_number:
+        user = await _link_prepared(session, identity, national_number_hash(key, identity.national_number), now)
     if user is None:
         digest = national_number_hash(key, identity.national_number) if identity.national_number else None
         await session.execute(
@@ -47,6 +54,34 @@ async def user_for_identity(session: AsyncSession, identity: Identity, key: str,
         user.display_name = identity.display_name
         user.updated_at = now
     return user
+
+
+async def _link_prepared(session: AsyncSession, identity: Identity, digest: str, now: dt.datetime) -> User | None:
+    """Link the login identity to the person prepared with this national number, if any.
+
+    Compare-and-set on the prepared issuer: of two first sign-ins at once, one links the row and
+    the other finds it linked (and, with another identity, gets a row of its own)."""
+    prepared = await session.scalar(select(User.id).where(User.issuer == PREPARED_ISSUER, User.subject == digest))
+    if prepared is None:
+        return None
+    linked = await session.execute(
+        update(User)
+        .where(User.id == prepared, User.issuer == PREPARED_ISSUER)
+        .values(
+            issuer=identity.issuer,
+            subject=identity.subject,
+            national_number_hash=digest,
+            display_name=(identity.display_name or identity.subject)[:DISPLAY_NAME_LENGTH],
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if linked.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    Auditor.system(session, "sign-in", now).record(
+        "person.linked", target_type="user", target_id=prepared, after={"issuer": identity.issuer}
+    )
+    return await session.get(User, prepared, populate_existing=True)
 
 
 def usable_email(claim: object) -> str | None:
