@@ -35,6 +35,7 @@ from eam.core.errors import EAMError
 from eam.core.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
+from eam.imports.routes import ExportController, ImportController
 from eam.jobs import ensure_signing_key, run_periodically
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
@@ -140,6 +141,8 @@ def create_app(
             MeController,
             PeopleController,
             OrganisationPeopleController,
+            ImportController,
+            ExportController,
             SignInController,
             OrganisationController,
             AccessManagerController,

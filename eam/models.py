@@ -9,10 +9,11 @@ from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
 from eam.catalogue.models import Register
 from eam.core.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
+from eam.imports.models import Import
 from eam.organisations.models import Organisation
 from eam.service_clients.models import ServiceClient
 from eam.signing_keys.models import SigningKey
-from eam.users.models import User
+from eam.users.models import Membership, User
 
 __all__ = [
     "AccessManager",
@@ -22,7 +23,9 @@ __all__ = [
     "BrowserSession",
     "Base",
     "CasbinRule",
+    "Import",
     "LoginAttempt",
+    "Membership",
     "Organisation",
     "PolicyChange",
     "PolicyVersion",

@@ -166,10 +166,13 @@ async def _add_pending(
     justification: str,
     valid_until: dt.datetime | None,
     changes: uuid.UUID | None = None,
+    requester_id: uuid.UUID | None = None,
 ) -> AccessRequest:
-    """Record a pending request by the caller (audited as submitted); it expires unless decided."""
+    """Record a pending request by the caller, or by the caller for ``requester_id`` (audited as
+    submitted); it expires unless decided."""
     request = AccessRequest(
-        requester_id=ctx.user.id,
+        requester_id=requester_id or ctx.user.id,
+        submitted_by=ctx.user.id if requester_id not in (None, ctx.user.id) else None,
         organisation_id=org.id,
         application=application,
         register_code=register,
@@ -187,6 +190,24 @@ async def _add_pending(
     await ctx.session.flush()
     ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
     return request
+
+
+async def submit_for(
+    ctx: Context,
+    requester_id: uuid.UUID,
+    org: Organisation,
+    application: str,
+    register: str,
+    profile: Profile,
+    justification: str,
+    valid_until: dt.datetime | None,
+    changes: uuid.UUID | None = None,
+) -> AccessRequest:
+    """An access manager submits a request on a person's behalf (an import awaiting approval):
+    it waits for a decision like any request, and four-eyes keeps its submitter from deciding it.
+    The caller checked the rules a request is held to (the import's plan does, for every line)."""
+    ctx.require(org_domain(org.id), "person", "register")
+    return await _add_pending(ctx, org, application, register, profile, justification, valid_until, changes, requester_id=requester_id)
 
 
 async def _refuse_pending_duplicate(ctx: Context, org: Organisation, application: str, register: str) -> None:

@@ -126,11 +126,13 @@ async def grant(
     valid_until: dt.datetime | None,
     request_id: uuid.UUID | None,
     assignment_id: uuid.UUID | None = None,
+    origin: dict[str, str] | None = None,
 ) -> Assignment:
     """Create an assignment and its policy row; refuse a second live one for the same access.
 
     ``assignment_id``: the id to give it, when the caller has already recorded it (an approval
-    writes it into the decided request).
+    writes it into the decided request). ``origin``: recorded with the audit event (an import
+    that pre-approved it).
     """
     existing = await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
@@ -162,7 +164,7 @@ async def grant(
         target_type="assignment",
         target_id=assignment.id,
         organisation_id=organisation_id,
-        after=assignment.snapshot(),
+        after={**assignment.snapshot(), **(origin or {})},
     )
     return assignment
 

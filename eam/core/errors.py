@@ -43,6 +43,14 @@ class ValidationFailed(EAMError):
         super().__init__(detail, errors=errors or [], **extensions)
 
 
+class ImportHasErrors(ValidationFailed):
+    """An import applied all or nothing found lines in error: nothing was written. ``receipt``
+    has every line's outcome and problems."""
+
+    code = "import-has-errors"
+    title = "Some lines of the file cannot be imported; nothing was imported"
+
+
 class UnknownQueryParameter(ValidationFailed):
     """A query parameter the operation does not read: refused, never silently ignored (a filter
     misspelt or not offered would otherwise look applied). ``errors`` names each as ``query.<name>``."""
@@ -114,6 +122,14 @@ class LastAccessManager(Conflict):
 class AlreadyExists(Conflict):
     code = "already-exists"
     title = "It exists already"
+
+
+class PayloadTooLarge(EAMError):
+    """RFC 9110 section 15.5.14: the body is larger than the operation accepts (``limit``, in bytes)."""
+
+    status = 413
+    code = "payload-too-large"
+    title = "The content is too large"
 
 
 class MalformedBody(BadRequest):

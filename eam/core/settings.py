@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: it polls ten times less often as a safety net).
     policy_poll_seconds: float = 0.2
     max_body_bytes: int = 64 * 1024
+    #: CSV imports (``POST /v1/imports``): the largest file and the most data lines accepted.
+    import_max_bytes: int = 5 * 1024 * 1024
+    import_max_lines: int = 10_000
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -150,6 +153,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_DEV_TOKEN_TTL_SECONDS": "dev_token_ttl_seconds",
             "EAM_REQUEST_TTL_DAYS": "request_ttl_days",
             "EAM_MAX_BODY_BYTES": "max_body_bytes",
+            "EAM_IMPORT_MAX_BYTES": "import_max_bytes",
+            "EAM_IMPORT_MAX_LINES": "import_max_lines",
             "EAM_PORT": "port",
             "EAM_WORKERS": "workers",
             "EAM_SHUTDOWN_GRACE_SECONDS": "shutdown_grace_seconds",
@@ -240,6 +245,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_REQUEST_TTL_DAYS must be at least 1")
         if self.workers < 1:
             raise SettingsError("EAM_WORKERS must be at least 1")
+        if not 1024 <= self.import_max_bytes <= 100 * 1024 * 1024:
+            raise SettingsError("EAM_IMPORT_MAX_BYTES must be between 1024 and 104857600")
+        if not 1 <= self.import_max_lines <= 100_000:
+            raise SettingsError("EAM_IMPORT_MAX_LINES must be between 1 and 100000")
         if not 0.01 <= self.policy_poll_seconds <= 60:
             raise SettingsError("EAM_POLICY_POLL_SECONDS must be between 0.01 and 60")
         if not 1 <= self.shutdown_grace_seconds <= 600:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -28,6 +29,15 @@ DESCRIPTION = (
     "RFC 3339 date-time with its UTC offset (`Z` or `±hh:mm`), between "
     "0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z once converted to UTC"
 )
+
+
+#: The platform's time zone: a day a person names ("until 30 June") is a day in Brussels.
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """Access "until" a day ends at midnight after it, Brussels time, as a UTC instant."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BRUSSELS).astimezone(dt.UTC)
 
 
 class Instant(dt.datetime):

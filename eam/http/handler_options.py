@@ -43,6 +43,8 @@ class HandlerOptions:
     ignores_unknown_query: bool = False
     #: A web page (:mod:`eam.ui`): its body, if any, is an HTML form the page reads itself.
     page: bool = False
+    #: The body is a CSV file (RFC 4180 ``text/csv``) the handler reads as bytes (imports).
+    csv_body: bool = False
 
     def opt(self) -> dict[str, Any]:
         return {OPT_KEY: self}

@@ -128,6 +128,9 @@ async def _check_json_body(request: Request[Any, Any, Any]) -> None:
     if options_of(request.route_handler).page:
         await _check_form_body(request)
         return
+    if options_of(request.route_handler).csv_body:
+        await _check_csv_body(request)
+        return
     data = request.route_handler.parsed_fn_signature.parameters.get("data")
     if data is None:
         if options_of(request.route_handler).form is None and await request.body():
@@ -150,6 +153,20 @@ async def _check_json_body(request: Request[Any, Any, Any]) -> None:
         raise MalformedBody(f"the body is not valid JSON: {exc}") from None
     # Litestar's request.json() returns this cached value instead of decoding again.
     ScopeState.from_scope(request.scope).json = decoded
+
+
+CSV_MEDIA_TYPE = "text/csv"
+
+
+async def _check_csv_body(request: Request[Any, Any, Any]) -> None:
+    """A CSV upload is ``text/csv`` (RFC 4180; the file itself says whether it is UTF-8)."""
+    if not await request.body():  # 413 problem beyond the handler's own size limit
+        raise MalformedBody("this operation needs a CSV file as its body")
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != CSV_MEDIA_TYPE:
+        raise UnsupportedMediaType(
+            f"send the file as {CSV_MEDIA_TYPE}, not {media_type[:100] or 'no Content-Type'}", method=request.method, accepted=CSV_MEDIA_TYPE
+        )
 
 
 #: What web pages accept as a body: HTML forms (WHATWG HTML, form submission).

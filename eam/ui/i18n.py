@@ -13,7 +13,6 @@ import functools
 import io
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -23,11 +22,12 @@ from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from eam.core.times import BRUSSELS, end_of_day  # noqa: F401  (the pages use them from here)
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES: dict[str, str] = {"en": "English", "nl": "Nederlands", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_COOKIE = "eam_lang"
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 def N_(message: str) -> str:
@@ -108,11 +108,6 @@ class Formatter:
 def start_of_day(day: dt.date) -> dt.datetime:
     """The first instant of a day, Brussels time, as a UTC instant (a period "from" that day)."""
     return dt.datetime.combine(day, dt.time(), tzinfo=BRUSSELS).astimezone(dt.timezone.utc)
-
-
-def end_of_day(day: dt.date) -> dt.datetime:
-    """Access "until" a day ends at midnight after it, Brussels time, as a UTC instant."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BRUSSELS).astimezone(dt.timezone.utc)
 
 
 def gettext_callables(language: str) -> dict[str, Any]:

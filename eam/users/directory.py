@@ -11,6 +11,7 @@ The national number is never part of a search or an answer.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 from sqlalchemy import Select, or_, select, union
@@ -53,6 +54,20 @@ def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.
         parts = [part.where(part.selected_columns.organisation_id.in_(organisation_ids)) for part in parts]
     related = union(*parts).subquery()
     return select(related.c.user_id, related.c.organisation_id)  # type: ignore[return-value]
+
+
+async def related_pairs(session: Any, people: list[uuid.UUID], organisation_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(organisation, person) pairs among these that relate the person to the organisation."""
+    related = _memberships(organisation_ids).subquery()
+    rows = await session.execute(select(related.c.organisation_id, related.c.user_id).where(related.c.user_id.in_(people)))
+    return {(organisation_id, user_id) for organisation_id, user_id in rows}
+
+
+async def related_people(session: Any, organisation_id: uuid.UUID) -> list[User]:
+    """Everyone related to the organisation (members, access managers, holders, requesters), by name."""
+    related = _memberships([organisation_id]).subquery()
+    people = await session.scalars(select(User).where(User.id.in_(select(related.c.user_id))).order_by(User.display_name, User.id))
+    return list(people)
 
 
 def _findable(ctx: Context) -> tuple[Select[tuple[User]], list[uuid.UUID] | None]:
