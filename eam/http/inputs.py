@@ -175,9 +175,11 @@ FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 async def _check_form_body(request: Request[Any, Any, Any]) -> None:
     """A page's body is an HTML form, whatever the handler reads of it."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return  # streamed into a form already (the CSRF check): its body cannot be read again
     if not await request.body():
         return
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in FORM_MEDIA_TYPES:
         raise UnsupportedMediaType(
             f"send a form ({' or '.join(FORM_MEDIA_TYPES)}), not {media_type[:100] or 'no Content-Type'}",

@@ -10,6 +10,7 @@ from eam.ui.i18n import N_
 
 #: After a change, the page it leads to says what happened (``?notice=<key>``).
 NOTICES: dict[str, str] = {
+    "imported": N_("The file was imported."),
     "submitted": N_("Your request was sent to the access managers of the organisation."),
     "withdrawn": N_("Your request was withdrawn."),
     "amended": N_("Your request was changed; the access managers see the new version."),
@@ -88,3 +89,12 @@ DECIDED: dict[str, str] = {"approve": N_("Approved"), "reject": N_("Rejected")}
 
 #: A sign-in refused on the way back from the login provider (the technical reason follows).
 SIGN_IN_FAILED = N_("Signing in did not succeed. Please try again; if it keeps failing, tell your helpdesk what is shown below.")
+
+
+#: Outcomes of the lines of an import.
+OUTCOMES: dict[str, str] = {
+    "created": N_("created"),
+    "updated": N_("updated"),
+    "unchanged": N_("unchanged"),
+    "error": N_("error"),
+}

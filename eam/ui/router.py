@@ -28,6 +28,7 @@ from eam.ui.pages.admin import OrganisationAdminPages
 from eam.ui.pages.admin_platform import RegisterAdminPages, ServiceClientAdminPages, SigningKeyAdminPages
 from eam.ui.pages.audit import AuditPages
 from eam.ui.pages.employee import EmployeePages
+from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
 from eam.ui.pages.people import PeoplePages
@@ -121,6 +122,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         ServiceClientAdminPages,
         SigningKeyAdminPages,
         AuditPages,
+        ImportPages,
     ]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production

@@ -24,7 +24,7 @@ from eam.core.errors import Unauthenticated
 from eam.http.context import caller_context, request_id_of
 from eam.ui.i18n import BRUSSELS, LANGUAGE_COOKIE, LANGUAGES, Formatter, gettext_callables, negotiate, translations
 from eam.catalogue.schemas import Profile
-from eam.ui.messages import NOTICES, STATUSES
+from eam.ui.messages import NOTICES, OUTCOMES, STATUSES
 from eam.users.flows import Standing
 
 
@@ -78,6 +78,7 @@ class Visit:
             "detail": None,
             "retry": None,
             "status_name": lambda status: STATUSES.get(status, status),
+            "outcome_label": lambda outcome: self.gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome,
             "profile_label": self.profile_label,
             **values,
         }

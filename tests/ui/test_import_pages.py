@@ -1,0 +1,79 @@
+"""The import wizard and the export, in Chromium, as an access manager uses them: upload a CSV
+file, read the preview line by line, confirm, read and download the receipt; a file with an error
+line imports nothing; the organisation's export downloads and imports back unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.ui.browser import BrowserThread, EamServer, Visitor, visiting
+from tests.ui.test_journeys import open_menu, sign_in
+
+JAN, LIES = "85073003328", "90020112305"
+USERS_AND_ACCESS = (
+    "first_name;last_name;email;ssin;org_nihdi;app;role;authorgroup\r\n"
+    f"Lies;Maes;lies.maes@azsintjan.be;{LIES};71000436;hd4dp2;3;cardio team\r\n"
+    f"Jan;Peeters;jan.peeters@azsintjan.be;{JAN};71000436;hd4dp2;1;\r\n"
+)
+
+
+def upload(visitor: Visitor, path: Path, *, pre_approved: bool) -> None:
+    page = visitor.page
+    page.get_by_label("CSV file (UTF-8, comma or semicolon)").set_input_files(str(path))
+    if pre_approved:
+        page.get_by_role("radio", name="Pre-approved access (granted at once)").check()
+    page.get_by_label("Register of lines that name none (optional)").select_option("HDBP0147")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview").click()
+
+
+def import_journey(browser: Any, eam: EamServer, tmp: Path) -> None:
+    good, bad = tmp / "accounts.csv", tmp / "broken.csv"
+    good.write_bytes(("\ufeff" + USERS_AND_ACCESS).encode())
+    bad.write_text(USERS_AND_ACCESS + f"Ann;Smet;not-an-address;{JAN[:-1]}0;71000436;hd4dp2;1;\r\n", encoding="utf-8")
+    with visiting(browser, eam, "import") as visitor:
+        page = visitor.page
+        sign_in(visitor, "Alice Access-Manager")
+        open_menu(visitor, "Import", "import-form")
+
+        upload(visitor, bad, pre_approved=True)
+        visitor.check("import-preview-errors")
+        expect(page.get_by_role("status")).to_have_text("2 to create, 0 to update, 0 unchanged, 1 in error.")
+        expect(page.get_by_text("Nothing can be imported while a line is in error")).to_be_visible()
+        row = page.get_by_role("row").filter(has_text="error")
+        expect(row).to_contain_text("email")
+        expect(row).to_contain_text("ssin")
+        expect(page.get_by_role("button", name="Import these 3 lines")).to_have_count(0)
+
+        page.get_by_role("link", name="Back to the upload").click()
+        upload(visitor, good, pre_approved=True)
+        visitor.check("import-preview")
+        expect(page.get_by_role("status")).to_have_text("2 to create, 0 to update, 0 unchanged, 0 in error.")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Import these 2 lines").click()
+        visitor.check("import-receipt")
+        expect(page.get_by_role("status").first).to_have_text("The file was imported.")
+        expect(page.get_by_role("heading", name="Import receipt")).to_be_visible()
+        with page.expect_download() as receipt:
+            page.get_by_role("link", name="Download the receipt (CSV)").click()
+        assert "2,created" in Path(receipt.value.path()).read_text(encoding="utf-8")
+
+        # the organisation page lists them; its export imports back unchanged
+        visitor.goto(f"/organisations/{eam.organisation_id('71000436')}")
+        visitor.check("organisation-after-import")
+        expect(page.get_by_text("Lies Maes").first).to_be_visible()
+        with page.expect_download() as exported:
+            page.get_by_role("link", name="Export as CSV").click()
+        export = tmp / "export.csv"
+        exported.value.save_as(export)
+        visitor.goto("/imports")
+        upload(visitor, export, pre_approved=True)
+        lines = len(export.read_text(encoding="utf-8").strip().splitlines()) - 1
+        expect(page.get_by_role("status")).to_have_text(f"0 to create, 0 to update, {lines} unchanged, 0 in error.")
+
+
+def test_access_manager_imports_a_file_with_a_preview_and_exports_it_back(chromium: BrowserThread, eam: EamServer, tmp_path: Path) -> None:
+    chromium.journey(import_journey, eam, tmp_path)
