@@ -1,4 +1,4 @@
-"""The ``eam`` command: serve, migrate, demo-data, dev-token, policy export, keys, clients, openapi."""
+"""The ``eam`` command: serve, migrate, demo-data, dev-token, policy export, keys, clients, audit verify, openapi."""
 
 from __future__ import annotations
 
@@ -358,6 +358,31 @@ def clients_disable(client_id: str) -> None:
 
     _run_as_operator(_settings(), lambda ctx: disable_client(ctx, client_id))
     click.echo(f"service client {client_id} disabled", err=True)
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--expect-head", default=None, metavar="ID:HASH", help="A head an earlier run printed: it must still be in the chain (catches events cut off its end).")
+def audit_verify(expect_head: str | None) -> None:
+    """Check the audit trail's hash chain, every event in id order; exit 1 at the first broken event."""
+    from eam.audit.verify import parse_head, verify_database
+
+    try:
+        expected = parse_head(expect_head) if expect_head is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expect-head") from None
+    settings = _settings()
+    _usable_database(settings)
+    result = asyncio.run(verify_database(settings.database_url, expect_head=expected))
+    if result.broken is not None:
+        click.echo(f"audit chain BROKEN at {result.broken.line()}")
+        click.echo(f"{result.events} events before it are intact", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
 
 
 @main.command()

@@ -62,6 +62,7 @@ CALLS: dict[str, Call] = {
     "getRegister": lambda api, w, h: api.get("/v1/registers/HDBP0147", None, headers=h),
     "addRegister": lambda api, w, h: api.post("/v1/registers", None, json={"code": "HDBP0250", "name": "Cystic Fibrosis", "applications": ["healthstat"]}, headers=h),
     "listAuditEvents": lambda api, w, h: api.get("/v1/audit-events", None, headers=h),
+    "exportAuditEvents": lambda api, w, h: api.get("/v1/audit-events/export.jsonl", None, headers=h),
 }
 #: Reads that a listing of the right scope must show something in (not an empty page by accident).
 NON_EMPTY = {"listAccessManagers", "listAccessRequests", "listAssignments", "listAuditEvents", "listOrganisations", "listRegisters"}

@@ -11,7 +11,11 @@ from eam.core.database import Base, UTCDateTime
 
 
 class AuditEvent(Base):
-    """Append-only: the database itself refuses UPDATE and DELETE (triggers in the migration)."""
+    """Append-only: the database itself refuses UPDATE and DELETE (triggers in the migration).
+
+    Hash-chained (:mod:`eam.core.audit_chain`): ``hash`` is the SHA-256 of every other field
+    and ``prev_hash``, the hash of the event before it; ids are given in chain order.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_org_id", "organisation_id", "id"),)
@@ -30,3 +34,7 @@ class AuditEvent(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     http_request_id: Mapped[str | None] = mapped_column(String(128))
+    #: The previous event's ``hash`` (64 zeros for the first event), lowercase hex.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of this event's canonical encoding with ``prev_hash``, lowercase hex.
+    hash: Mapped[str] = mapped_column(String(64))

@@ -63,31 +63,40 @@ def _about_register(code: str) -> ColumnElement[bool]:
     )
 
 
-async def list_events(ctx: Context, wanted: AuditFilter, limit: int, cursor: str | None) -> tuple[list[AuditEventOut], str | None]:
-    """Events the caller may read that match ``wanted``, newest first, each with its
-    organisation (joined in the same query) and the person it is about (one query per page)."""
-    stmt = select(AuditEvent, Organisation).outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
+def readable(ctx: Context, wanted: AuditFilter) -> list[ColumnElement[bool]]:
+    """The conditions selecting the events the caller may read that match ``wanted``: with an
+    organisation, the caller must read that organisation's events; without one, access managers
+    (and service clients, auditors) get their organisations', platform admins every event."""
+    conditions: list[ColumnElement[bool]] = []
     if wanted.organisation_id is not None:
         ctx.require(org_domain(wanted.organisation_id), "audit_event", "read")
-        stmt = stmt.where(AuditEvent.organisation_id == wanted.organisation_id)
+        conditions.append(AuditEvent.organisation_id == wanted.organisation_id)
     elif (org_ids := ctx.readable_organisations("audit_event")) is not None:
         if not org_ids:
             raise Forbidden("only access managers and platform admins read audit events")
-        stmt = stmt.where(AuditEvent.organisation_id.in_(org_ids))
+        conditions.append(AuditEvent.organisation_id.in_(org_ids))
     if wanted.action is not None:
-        stmt = stmt.where(AuditEvent.action == wanted.action)
+        conditions.append(AuditEvent.action == wanted.action)
     if wanted.target_id is not None:
-        stmt = stmt.where(AuditEvent.target_id == wanted.target_id)
+        conditions.append(AuditEvent.target_id == wanted.target_id)
     if wanted.actor_id is not None:
-        stmt = stmt.where(AuditEvent.actor_id == wanted.actor_id)
+        conditions.append(AuditEvent.actor_id == wanted.actor_id)
     if wanted.person_id is not None:
-        stmt = stmt.where(_about_person(wanted.person_id))
+        conditions.append(_about_person(wanted.person_id))
     if wanted.register is not None:
-        stmt = stmt.where(_about_register(wanted.register))
+        conditions.append(_about_register(wanted.register))
     if wanted.since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= wanted.since)
+        conditions.append(AuditEvent.occurred_at >= wanted.since)
     if wanted.until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < wanted.until)
+        conditions.append(AuditEvent.occurred_at < wanted.until)
+    return conditions
+
+
+async def list_events(ctx: Context, wanted: AuditFilter, limit: int, cursor: str | None) -> tuple[list[AuditEventOut], str | None]:
+    """Events the caller may read that match ``wanted`` (:func:`readable`), newest first, each
+    with its organisation (joined in the same query) and the person it is about (one query per page)."""
+    stmt = select(AuditEvent, Organisation).outerjoin(Organisation, Organisation.id == AuditEvent.organisation_id)
+    stmt = stmt.where(*readable(ctx, wanted))
     rows, next_cursor = await fetch_page(ctx.session, stmt.order_by(AuditEvent.id.desc()), limit, cursor)
     people = await _people(ctx, {person for event, _ in rows if (person := subject_id(event)) is not None})
     return [event_out(event, organisation, people.get(subject_id(event))) for event, organisation in rows], next_cursor

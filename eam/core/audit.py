@@ -3,6 +3,12 @@
 Events are held on the session until it commits and then inserted together, in the order they
 were recorded: an operation that records several (an approval: the decision and the assignment
 it creates) costs one INSERT, not one per event between its reads. A rollback drops them.
+
+Before the INSERT the events are linked into the hash chain (:mod:`eam.core.audit_chain`): one
+small query for the chain's head (on PostgreSQL after the chain's advisory lock). Releasing a
+SAVEPOINT (``before_commit`` fires for it too) writes nothing: the events wait for the outermost
+commit, so a transaction writes its events once, in one batch. Read-only transactions record
+nothing and pay nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from eam.audit.models import AuditEvent
+from eam.core.audit_chain import as_stored, head, link
 from eam.observability.metrics import note_audit_action
 
 #: How the audit trail names EAM's own actors: ``system:expiry``, ``system:keys``, ``system:cli:<operator>``.
@@ -29,8 +36,11 @@ RECORDED = "eam.audit_events"
 
 @event.listens_for(Session, "before_commit")
 def _write_recorded(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT is released: its events are written with the transaction's
     events = session.info.pop(RECORDED, None)
     if events:
+        link(events, *head(session))
         # Core, not the ORM: nothing reads the rows back (no RETURNING of their ids).
         session.execute(insert(AuditEvent.__table__), events)
 
@@ -77,8 +87,8 @@ class Auditor:
                 organisation_id=organisation_id,
                 target_type=target_type,
                 target_id=str(target_id),
-                before=before,
-                after=after,
+                before=as_stored(before),
+                after=as_stored(after),
                 http_request_id=self.http_request_id,
             )
         )

@@ -20,6 +20,7 @@ import msgspec
 from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import national_number_hash
 from eam.authz.models import RULE_COLUMNS
+from eam.core.audit_chain import FIELDS as CHAINED_FIELDS
 from eam.authz.policy_store import row_fields
 from eam.authz.vocabulary import Rule, access_manager_rule
 from eam.organisations.models import Organisation
@@ -43,10 +44,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "revoked_by", "revoke_reason",
     ),
     "casbin_rule": ("ptype", *RULE_COLUMNS),
-    "audit_events": (
-        "occurred_at", "actor_id", "actor", "action", "organisation_id", "target_type", "target_id", "before", "after",
-        "http_request_id",
-    ),
+    #: ``id``, ``prev_hash`` and ``hash`` are left empty here and given by the sink (the hash chain).
+    "audit_events": (*CHAINED_FIELDS, "prev_hash", "hash"),
 }
 #: The order tables are written in (foreign keys first).
 TABLES = tuple(COLUMNS)
@@ -197,8 +196,8 @@ class Generator:
     ) -> tuple[object, ...]:
         encode = self.json
         return (
-            at, actor_id, actor, action, organisation_id, target_type, str(target_id),
-            None if before is None else encode(before), None if after is None else encode(after), None,
+            None, at, actor_id, actor, action, organisation_id, target_type, str(target_id),
+            None if before is None else encode(before), None if after is None else encode(after), None, None, None,
         )
 
 

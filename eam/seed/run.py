@@ -31,6 +31,7 @@ from eam.auth.dev_tokens import DEV_ISSUER
 from eam.authz.policy_store import PolicyStore
 from eam.catalogue.models import Register
 from eam.catalogue.service import Catalogue
+from eam.core.audit import Auditor
 from eam.core.database import Clock, transaction
 from eam.organisations.models import Organisation
 from eam.seed.generate import COLUMNS, Admin, Generator
@@ -109,12 +110,9 @@ async def scale_demo_data(
         for table in COLUMNS:
             summary.totals[table] = int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
         summary.seconds = time.perf_counter() - started
-        session.add(
-            AuditEvent(
-                occurred_at=now, actor_id=None, actor=operator, action=SCALED, organisation_id=None, target_type="demo_data",
-                target_id=f"run-{run}", before=None,
-                after={"run": run, "seed": seed, "scale": scale, "added": dict(summary.added), "seconds": round(summary.seconds, 1)},
-            )
+        Auditor(session, None, operator, now).record(
+            SCALED, target_type="demo_data", target_id=f"run-{run}",
+            after={"run": run, "seed": seed, "scale": scale, "added": dict(summary.added), "seconds": round(summary.seconds, 1)},
         )
     summary.seconds = time.perf_counter() - started
     return summary

@@ -12,6 +12,10 @@
   columns' own SQLAlchemy bind processors (UUIDs, UTC timestamps and JSON stored exactly as the
   ORM would store them).
 
+Audit events are linked into the hash chain (:mod:`eam.core.audit_chain`) as they are prepared,
+after the chain's head read when the sink opens (on PostgreSQL under the chain's lock, held
+until the seed's transaction ends).
+
 :meth:`Sink.prepare` (encoding) runs in the generator's thread, :meth:`Sink.write_all` on the
 event loop.
 """
@@ -26,6 +30,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import msgspec
+
+from eam.core.audit_chain import event_hash, head
 from eam.models import Base
 from eam.seed.generate import COLUMNS
 
@@ -43,16 +50,43 @@ class Sink:
         self.session = session
         self.written: Counter[str] = Counter()
         self.seconds = 0.0
+        #: The audit chain's newest event (id, hash), moved on by :meth:`prepare`.
+        self.chain_head = (0, "")
 
     @classmethod
     async def open(cls, session: AsyncSession) -> Sink:
+        sink: Sink
         if session.get_bind().dialect.name == "postgresql":
-            return await PostgresSink.create(session)
-        return SQLiteSink(session)
+            sink = await PostgresSink.create(session)
+        else:
+            sink = SQLiteSink(session)
+        sink.chain_head = await session.run_sync(head)
+        return sink
 
     def prepare(self, rows: Rows) -> Rows:
-        """The rows as the driver takes them (called off the event loop)."""
+        """The rows as the driver takes them (called off the event loop, one batch after another)."""
+        if rows.get("audit_events"):
+            rows["audit_events"] = self._chained(rows["audit_events"])
         return rows
+
+    def _chained(self, events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The events with their ids and hashes (``before``/``after`` are JSON text here)."""
+        fields = COLUMNS["audit_events"][:-2]
+        before, after = fields.index("before"), fields.index("after")
+        last_id, last_hash = self.chain_head
+        chained = []
+        for row in events:
+            last_id += 1
+            values = [last_id, *row[1 : len(fields)]]
+            document = dict(zip(fields, values))
+            for index in (before, after):
+                if values[index] is not None:
+                    document[fields[index]] = msgspec.json.decode(values[index])
+            new_hash = event_hash(document, last_hash)
+            chained.append((*values, last_hash, new_hash))
+            last_hash = new_hash
+        self.chain_head = (last_id, last_hash)
+        return chained
 
     async def write_all(self, rows: Rows) -> None:
         """Write each table's prepared rows, in foreign-key order."""
@@ -106,6 +140,7 @@ class SQLiteSink(Sink):
         }
 
     def prepare(self, rows: Rows) -> Rows:
+        rows = super().prepare(rows)
         for table, batch in rows.items():
             active = self.processors[table]
             converted = []

@@ -33,7 +33,7 @@ SCOPE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "assignments:revoke": ("listAssignments", "getAssignment", "revokeAssignment"),
     "catalogue:read": ("listApplications", "listRegisters", "getRegister"),
     "catalogue:write": ("listApplications", "listRegisters", "getRegister", "addRegister"),
-    "audit:read": ("listAuditEvents",),
+    "audit:read": ("listAuditEvents", "exportAuditEvents"),
 }
 
 

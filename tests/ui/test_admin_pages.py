@@ -5,6 +5,8 @@ token the pages carry. Set-up and checks go through the API, which the pages sha
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -271,6 +273,23 @@ async def test_audit_page_filters_by_person_register_and_period(api: Api, browse
     assert len(event_rows(own.text)) == len((await api.get("/v1/audit-events", "alice")).json()["items"])
     assert (await alice.get("/audit", organisation_id=leuven["id"])).status_code == 403
     assert event_rows((await alice.get("/audit", person_id=dave)).text) == ["Access granted", "Request approved", "Access requested"]
+    # the download link exports the events the page shows, with the page's filters, oldest first
+    async def exported_actions(who: Any, **filters: str) -> list[str]:
+        shown = await who.get("/audit", **filters)
+        link = re.search(r'<a href="(/v1/audit-events/export\.jsonl[^"]*)" download>', shown.text)
+        assert link, filters
+        exported = await who.http.get(html.unescape(link.group(1)))  # signed in by the session cookie
+        assert exported.status_code == 200 and exported.headers["content-disposition"].startswith("attachment"), exported.text
+        actions = [json.loads(line)["action"] for line in exported.text.splitlines()]
+        assert len(actions) == len(event_rows(shown.text)), filters
+        return actions
+
+    assert await exported_actions(admin, person_id=dave) == ["access_request.submitted", "access_request.approved", "assignment.created"]
+    assert await exported_actions(admin, register="HDBP0031", action="assignment.created") == ["assignment.created"]
+    assert "organisation.created" in await exported_actions(admin, from_day=first_day.isoformat(), to_day=first_day.isoformat())
+    assert "organisation.created" not in await exported_actions(admin, from_day=(first_day + dt.timedelta(days=1)).isoformat())
+    assert len(await exported_actions(alice)) == len(event_rows(own.text))
+    assert "export.jsonl" not in backwards.text
     picker = await alice.get("/people/search", q="da", field="person_id")
     assert f'name="person_id" value="{dave}"' in picker.text
     assert "No one matches" in (await alice.get("/people/search", q="erin", field="person_id")).text

@@ -4,6 +4,9 @@ filtered by person, register, action, organisation and period.
 
 A period is given in Brussels days: from the start of the first day to the end of the last,
 as UTC instants (:func:`eam.ui.i18n.start_of_day`, :func:`eam.ui.i18n.end_of_day`).
+
+The page links to the API's JSON Lines export of the same events (the browser's session cookie
+signs the download in), with the page's filters as the API's parameters.
 """
 
 from __future__ import annotations
@@ -187,7 +190,25 @@ class AuditPages(Controller):
             found=found,
             chosen=chosen,
             filtered=bool(shown),
+            export_url=export_url(wanted) if form and events else None,
         )
+
+
+EXPORT = "/v1/audit-events/export.jsonl"
+
+
+def export_url(wanted: AuditFilter) -> str:
+    """The API export of the events ``wanted`` selects (oldest first, with their chain hashes)."""
+    params = {
+        "organisation_id": wanted.organisation_id,
+        "person_id": wanted.person_id,
+        "register": wanted.register,
+        "action": wanted.action,
+        "since": wanted.since.isoformat() if wanted.since else None,
+        "until": wanted.until.isoformat() if wanted.until else None,
+    }
+    query = urlencode({key: str(value) for key, value in params.items() if value is not None})
+    return f"{EXPORT}?{query}" if query else EXPORT
 
 
 def form_uuid(form: Form, name: str) -> uuid.UUID | None:
