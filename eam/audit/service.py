@@ -72,7 +72,7 @@ async def list_events(ctx: Context, wanted: AuditFilter, limit: int, cursor: str
         stmt = stmt.where(AuditEvent.organisation_id == wanted.organisation_id)
     elif (org_ids := ctx.readable_organisations("audit_event")) is not None:
         if not org_ids:
-            raise Forbidden("only access managers and platform admins read audit events")
+            raise Forbidden("only access managers, auditors and platform admins read audit events")
         stmt = stmt.where(AuditEvent.organisation_id.in_(org_ids))
     if wanted.action is not None:
         stmt = stmt.where(AuditEvent.action == wanted.action)
