@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from eam.access_managers.routes import AccessManagerController
 from eam.access_requests.routes import AccessRequestController
 from eam.assignments.routes import AssignmentController, HoldersController
+from eam.auditors.routes import AuditorController, PlatformAuditorController
 from eam.audit.routes import AuditController
 from eam.auth.dev_tokens import DevTokenSource
 from eam.auth.identity import TokenSource
@@ -146,6 +147,8 @@ def create_app(
             SignInController,
             OrganisationController,
             AccessManagerController,
+            AuditorController,
+            PlatformAuditorController,
             CatalogueController,
             AccessRequestController,
             AssignmentController,

@@ -1,5 +1,5 @@
 """Demo data for the quickstart: two organisations with an access manager each, employees, a
-pending request. Written through the domain services, so it is audited and policy-backed like
+pending request, and the data protection officer of one of them as its auditor. Written through the domain services, so it is audited and policy-backed like
 any other change."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from eam.access_managers.service import appoint
+from eam.auditors.service import appoint as appoint_auditor
 from eam.access_requests.schemas import AccessRequestCreate
 from eam.access_requests.workflow import submit
 from eam.auth.dev_tokens import DEV_ISSUER
@@ -27,6 +28,7 @@ DEMO_USERS = {
     "carol": ("Carol Employee", "carol@azsintjan.example"),
     "dave": ("Dave Employee", "dave@azsintjan.example"),
     "erin": ("Erin Employee", "erin@uzleuven.example"),
+    "dora": ("Dora Data-Protection-Officer", "dpo@azsintjan.example"),
 }
 
 
@@ -49,6 +51,7 @@ async def load_demo_data(services: Services) -> bool:
         leuven = await create_organisation(system, OrganisationCreate(name="UZ Leuven", nihdi="71000931", kbo="0827.265.092"))
         await appoint(system, brugge.id, users["alice"].id)
         await appoint(system, leuven.id, users["bob"].id)
+        await appoint_auditor(system, brugge.id, users["dora"].id)
         dave = context_for(services, session, users["dave"], now, actor=f"{users['dave'].display_name} <dave> (demo data)")
         await submit(
             dave,

@@ -3,6 +3,7 @@
 from eam.access_managers.models import AccessManager
 from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
+from eam.auditors.models import Auditor, PlatformAuditor
 from eam.audit.models import AuditEvent
 from eam.auth.models import BrowserSession, LoginAttempt
 from eam.authz.models import CasbinRule, PolicyChange, PolicyVersion
@@ -20,6 +21,7 @@ __all__ = [
     "AccessRequest",
     "Assignment",
     "AuditEvent",
+    "Auditor",
     "BrowserSession",
     "Base",
     "CasbinRule",
@@ -27,6 +29,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Organisation",
+    "PlatformAuditor",
     "PolicyChange",
     "PolicyVersion",
     "Register",

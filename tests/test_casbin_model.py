@@ -25,6 +25,7 @@ PERMISSIONS = SHIPPED_POLICIES_DIR / "permissions.csv"
 NODE_DIR = Path(__file__).resolve().parent / "casbin_node"
 
 AM, OTHER_AM, ADMIN, EMPLOYEE = "user:am", "user:other-am", "user:admin", "user:employee"
+AUDITOR, PLATFORM_AUDITOR = "user:auditor", "user:platform-auditor"
 
 # (subject, domain, object, action, expected)
 API_CASES = [
@@ -54,6 +55,32 @@ API_CASES = [
     (AM, "org:1", "audit_event", "read", True),
     (EMPLOYEE, "org:1", "audit_event", "read", False),
     (AM, "org:1", "access_request", "approve_all", False),  # actions are anchored
+    (AM, "org:1", "auditor", "appoint", True),
+    (AM, "org:2", "auditor", "appoint", False),
+    (AM, "platform", "platform_auditor", "appoint", False),
+    (ADMIN, "platform", "platform_auditor", "appoint", True),
+    # an auditor of org:1 reads there, and nowhere else, and changes nothing
+    (AUDITOR, "org:1", "audit_event", "read", True),
+    (AUDITOR, "org:1", "assignment", "read", True),
+    (AUDITOR, "org:1", "access_request", "read", True),
+    (AUDITOR, "org:1", "person", "read", True),
+    (AUDITOR, "org:2", "audit_event", "read", False),
+    (AUDITOR, "platform", "audit_event", "read", False),
+    (AUDITOR, "org:1", "access_request", "approve", False),
+    (AUDITOR, "org:1", "access_request", "reject", False),
+    (AUDITOR, "org:1", "assignment", "create", False),
+    (AUDITOR, "org:1", "assignment", "update", False),
+    (AUDITOR, "org:1", "assignment", "revoke", False),
+    (AUDITOR, "org:1", "access_manager", "appoint", False),
+    (AUDITOR, "org:1", "auditor", "appoint", False),
+    (AUDITOR, "org:1", "organisation", "update", False),
+    # a platform-wide auditor reads everywhere (the platform domain too) and changes nothing
+    (PLATFORM_AUDITOR, "org:7", "audit_event", "read", True),
+    (PLATFORM_AUDITOR, "platform", "assignment", "read", True),
+    (PLATFORM_AUDITOR, "platform", "organisation", "create", False),
+    (PLATFORM_AUDITOR, "org:7", "access_request", "approve", False),
+    (PLATFORM_AUDITOR, "org:7", "assignment", "revoke", False),
+    (PLATFORM_AUDITOR, "platform", "platform_auditor", "read", False),
 ]
 
 REGISTER_CASES = [
@@ -71,6 +98,8 @@ STORED_RULES = [
     ("g", [AM, "role:access_manager", "org:1"]),
     ("g", [OTHER_AM, "role:access_manager", "org:2"]),
     ("g", [ADMIN, "role:platform_admin", "*"]),
+    ("g", [AUDITOR, "role:auditor", "org:1"]),
+    ("g", [PLATFORM_AUDITOR, "role:auditor", "*"]),
     ("p2", [EMPLOYEE, "org:1", "healthstat:HDBP0147", "data_provider/hospital", "2026-01-01T00:00:00Z", "2026-12-01T00:00:00Z"]),
     ("p2", [EMPLOYEE, "org:1", "hd4dp2:HDBP0147", "local_study_support@team-a", "2026-01-01T00:00:00Z", ""]),
 ]

@@ -3,7 +3,9 @@
 One call (an API request, a page's bulk form) decides every named request in the caller's one
 transaction, each inside a savepoint (:func:`eam.core.database.savepoint`): one that was
 withdrawn, decided or expired meanwhile, or that the caller may not decide, fails alone with
-its problem, and nothing of it is written; the others are decided and committed together.
+its problem, and nothing of it is written; the others are decided and committed together. A
+caller who may decide requests in no organisation at all (an employee, an auditor) is refused
+the whole call (403).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from eam.access_requests import workflow
 from eam.access_requests.schemas import AccessRequestOut, ApproveIn, Comment, Reason, RejectIn
 from eam.core.context import Context
 from eam.core.database import savepoint
-from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, ValidationFailed
+from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, Forbidden, ValidationFailed
 
 #: Requests one call may decide.
 MAX_DECISIONS = 100
@@ -92,6 +94,9 @@ async def reject_many(ctx: Context, data: RejectionsIn) -> DecisionsOut:
 async def _each(
     ctx: Context, ids: list[uuid.UUID], outcome: Literal["approved", "rejected"], decide: Callable[[uuid.UUID], Awaitable[tuple[Any, ...]]]
 ) -> DecisionsOut:
+    action = "approve" if outcome == "approved" else "reject"
+    if ctx.organisations_allowing("access_request", action) == []:
+        raise Forbidden(f"not allowed to {action} access requests in any organisation")
     items: list[DecisionOut] = []
     for request_id in dict.fromkeys(ids):
         try:

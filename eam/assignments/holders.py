@@ -75,10 +75,10 @@ def holders_statement(ctx: Context, register: str, as_of: dt.datetime) -> Select
 
 
 async def holders(ctx: Context, register: str, as_of: dt.datetime | None, limit: int, cursor: str | None) -> tuple[list[HolderOut], str | None]:
-    """Holders of ``register`` at ``as_of`` (default: now), a page at a time; access managers see
-    their organisations', platform admins everyone's."""
+    """Holders of ``register`` at ``as_of`` (default: now), a page at a time; access managers and
+    auditors see their organisations', platform admins and platform-wide auditors everyone's."""
     if ctx.readable_organisations("assignment") == []:
-        raise Forbidden("only access managers (their organisations) and platform admins see who holds a register")
+        raise Forbidden("only access managers and auditors (their organisations) and platform admins see who holds a register")
     if await ctx.catalogue.find_register(ctx.session, register) is None:
         raise NotFound(f"no register {register!r}")
     moment = as_of or ctx.now

@@ -73,7 +73,7 @@ def readable(ctx: Context, wanted: AuditFilter) -> list[ColumnElement[bool]]:
         conditions.append(AuditEvent.organisation_id == wanted.organisation_id)
     elif (org_ids := ctx.readable_organisations("audit_event")) is not None:
         if not org_ids:
-            raise Forbidden("only access managers and platform admins read audit events")
+            raise Forbidden("only access managers, auditors and platform admins read audit events")
         conditions.append(AuditEvent.organisation_id.in_(org_ids))
     if wanted.action is not None:
         conditions.append(AuditEvent.action == wanted.action)

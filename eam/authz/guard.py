@@ -52,9 +52,20 @@ class CallerGuard:
     def allows_platform(self, obj: str, action: str) -> bool:
         return self.allows(PLATFORM_DOMAIN, obj, action)
 
-    def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
-        """Organisations whose ``obj`` the caller may read; None means everywhere (platform admins)."""
-        if self.allows(PLATFORM_DOMAIN, obj, "read"):
+    def allows_in(self, organisation_id: uuid.UUID, obj: str, action: str) -> bool:
+        """May the caller ``action`` others' ``obj`` in the organisation (what pages ask before
+        offering a form: an auditor reads there but is offered nothing that changes anything)."""
+        return self.allows(org_domain(organisation_id), obj, action)
+
+    def organisations_allowing(self, obj: str, action: str) -> list[uuid.UUID] | None:
+        """Organisations where the caller may ``action`` ``obj``; None means everywhere (a role
+        held in every domain: platform admins, and for reading platform-wide auditors)."""
+        if self.allows(PLATFORM_DOMAIN, obj, action):
             return None
-        domains = self.authz.domains_allowing(self.subject, obj, "read")
+        domains = self.authz.domains_allowing(self.subject, obj, action)
         return [organisation_of(domain) for domain in sorted(domains)]  # type: ignore[misc]
+
+    def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
+        """Organisations whose ``obj`` the caller may read (access managers and auditors there);
+        None means everywhere (platform admins, platform-wide auditors)."""
+        return self.organisations_allowing(obj, "read")

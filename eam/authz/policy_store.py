@@ -25,6 +25,7 @@ from eam.authz.vocabulary import (
     REGISTER_ACCESS,
     Rule,
     access_manager_rule,
+    auditor_rule,
     client_subject,
     platform_admin_rule,
     register_access_key,
@@ -118,6 +119,16 @@ class PolicyStore:
 
     async def remove_access_manager(self, user_id: uuid.UUID, organisation_id: uuid.UUID) -> int:
         ptype, values = access_manager_rule(user_id, organisation_id)
+        removed = await self._remove(ptype, values)
+        await self._log(removed=removed)
+        return len(removed)
+
+    async def appoint_auditor(self, user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> None:
+        """An auditor of the organisation, or platform-wide when ``organisation_id`` is None."""
+        await self._add([auditor_rule(user_id, organisation_id)])
+
+    async def remove_auditor(self, user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> int:
+        ptype, values = auditor_rule(user_id, organisation_id)
         removed = await self._remove(ptype, values)
         await self._log(removed=removed)
         return len(removed)

@@ -7,6 +7,9 @@ Rows (``ptype, v0..v5`` in ``casbin_rule``):
 
 - ``g, user:<uuid>, role:access_manager, org:<uuid>``: an access manager of an organisation;
 - ``g, user:<uuid>, role:platform_admin, *``: a platform admin (in every domain);
+- ``g, user:<uuid>, role:auditor, org:<uuid>``: an auditor (e.g. the data protection officer) of an
+  organisation, who reads and changes nothing;
+- ``g, user:<uuid>, role:auditor, *``: a platform-wide auditor (reads in every domain);
 - ``g, client:<client_id>, scope:<name>, *``: a service client holding a scope;
 - ``p2, user:<uuid>, org:<uuid>, <application>:<register>, <profile>, <valid_from>, <valid_until>``:
   register access held through one live assignment.
@@ -32,6 +35,7 @@ ORG_PREFIX = "org:"
 
 ACCESS_MANAGER = "role:access_manager"
 PLATFORM_ADMIN = "role:platform_admin"
+AUDITOR = "role:auditor"
 #: The domain of actions outside any organisation (creating organisations, service clients).
 PLATFORM_DOMAIN = "platform"
 #: In a grouping row: the role is held in every domain.
@@ -108,6 +112,12 @@ def register_access_rule(
 
 def access_manager_rule(user_id: uuid.UUID, organisation_id: uuid.UUID) -> Rule:
     return GROUPING, [user_subject(user_id), ACCESS_MANAGER, org_domain(organisation_id)]
+
+
+def auditor_rule(user_id: uuid.UUID, organisation_id: uuid.UUID | None) -> Rule:
+    """An auditor of one organisation, or (``organisation_id`` None) of every organisation."""
+    domain = org_domain(organisation_id) if organisation_id is not None else ALL_DOMAINS
+    return GROUPING, [user_subject(user_id), AUDITOR, domain]
 
 
 def platform_admin_rule(user_id: uuid.UUID) -> Rule:

@@ -113,8 +113,14 @@ class Context:
     def allows(self, domain: str, obj: str, action: str) -> bool:
         return self.guard.allows(domain, obj, action)
 
+    def allows_in(self, organisation_id: uuid.UUID, obj: str, action: str) -> bool:
+        return self.guard.allows_in(organisation_id, obj, action)
+
     def readable_organisations(self, obj: str) -> list[uuid.UUID] | None:
         return self.guard.readable_organisations(obj)
+
+    def organisations_allowing(self, obj: str, action: str) -> list[uuid.UUID] | None:
+        return self.guard.organisations_allowing(obj, action)
 
 
 def context_for(

@@ -24,6 +24,8 @@ NOTICES: dict[str, str] = {
     "granted": N_("The access was granted."),
     "appointed": N_("The access manager was appointed."),
     "removed": N_("The access manager was removed."),
+    "auditor-appointed": N_("The auditor was appointed."),
+    "auditor-removed": N_("The auditor was removed."),
     "created": N_("It was created."),
     "disabled": N_("The organisation was disabled."),
     "enabled": N_("The organisation was enabled again."),

@@ -27,6 +27,8 @@ from eam.ui.pages.access_manager import InboxPages
 from eam.ui.pages.admin import OrganisationAdminPages
 from eam.ui.pages.admin_platform import RegisterAdminPages, ServiceClientAdminPages, SigningKeyAdminPages
 from eam.ui.pages.audit import AuditPages
+from eam.ui.pages.auditor import AuditorPages
+from eam.ui.pages.auditor_appointments import OrganisationAuditorPages, PlatformAuditorPages
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.organisation import OrganisationPages
@@ -123,6 +125,9 @@ def ui_routers(settings: Settings) -> list[Router]:
         SigningKeyAdminPages,
         AuditPages,
         ImportPages,
+        AuditorPages,
+        OrganisationAuditorPages,
+        PlatformAuditorPages,
     ]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production

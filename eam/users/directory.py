@@ -3,7 +3,8 @@
 Who may look whom up (the same rule for the API and the pages): platform admins and auditors
 with platform-wide reading find everyone; an access manager finds the people related to the
 organisations they manage (holders of access there, people who asked for access there, its
-access managers and the people its access managers registered, signed in or not yet); others
+access managers, its auditors and the people its access managers registered, signed in or not
+yet), and an auditor those of the organisations they audit; others
 find no one. Service accounts are not people and never listed.
 The national number is never part of a search or an answer.
 """
@@ -19,6 +20,7 @@ from sqlalchemy import Select, or_, select, union
 from eam.access_managers.models import AccessManager
 from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment
+from eam.auditors.models import Auditor
 from eam.core.context import Context
 from eam.core.database import literal_like
 from eam.core.errors import Forbidden
@@ -49,6 +51,7 @@ def _memberships(organisation_ids: list[uuid.UUID] | None) -> Select[tuple[uuid.
         select(AccessRequest.requester_id.label("user_id"), AccessRequest.organisation_id.label("organisation_id")),
         select(AccessManager.user_id.label("user_id"), AccessManager.organisation_id.label("organisation_id")),
         select(Membership.user_id.label("user_id"), Membership.organisation_id.label("organisation_id")),
+        select(Auditor.user_id.label("user_id"), Auditor.organisation_id.label("organisation_id")),
     ]
     if organisation_ids is not None:
         parts = [part.where(part.selected_columns.organisation_id.in_(organisation_ids)) for part in parts]
@@ -74,7 +77,7 @@ def _findable(ctx: Context) -> tuple[Select[tuple[User]], list[uuid.UUID] | None
     """The people the caller may find, and the organisations that limit them (None: all)."""
     organisation_ids = ctx.readable_organisations("person")
     if organisation_ids == []:
-        raise Forbidden("only access managers and platform admins can look people up")
+        raise Forbidden("only access managers, auditors and platform admins can look people up")
     stmt = select(User).where(User.issuer != SERVICE_CLIENT_ISSUER)
     if organisation_ids is not None:
         related = _memberships(organisation_ids).subquery()

@@ -1,6 +1,6 @@
 """What a person sees of themselves: their organisations, roles, access and pending requests.
 
-Cross-feature (users, access managers, assignments, requests), so it lives in a flow.
+Cross-feature (users, access managers, auditors, assignments, requests), so it lives in a flow.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from eam.access_requests.schemas import AccessRequestOut
 from eam.assignments import service as assignments
 from eam.assignments.models import Assignment, is_active
 from eam.assignments.schemas import AssignmentOut
+from eam.auditors.service import audited_organisations, is_platform_auditor
 from eam.core.context import Context
 from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationRef
@@ -32,6 +33,10 @@ class Me(msgspec.Struct, frozen=True):
     subject: str
     platform_admin: bool
     access_manager_of: list[OrganisationRef]
+    #: The organisations the caller audits (reads, changes nothing); see ``platform_auditor``.
+    auditor_of: list[OrganisationRef]
+    #: An auditor of every organisation.
+    platform_auditor: bool
     organisations: list[OrganisationRef]
     assignments: list[AssignmentOut]
     pending_requests: list[AccessRequestOut]
@@ -44,6 +49,13 @@ class Standing(msgspec.Struct, frozen=True):
     display_name: str
     platform_admin: bool
     access_manager_of: list[OrganisationRef]
+    auditor_of: list[OrganisationRef]
+    platform_auditor: bool
+
+    @property
+    def auditor(self) -> bool:
+        """An auditor somewhere (of some organisations, or platform-wide)."""
+        return self.platform_auditor or bool(self.auditor_of)
 
 
 async def managed_organisations(ctx: Context) -> list[Organisation]:
@@ -64,6 +76,8 @@ async def standing(ctx: Context) -> Standing:
         display_name=ctx.user.display_name,
         platform_admin=ctx.guard.allows_platform("organisation", "create"),
         access_manager_of=[organisation_ref(org) for org in await managed_organisations(ctx)],
+        auditor_of=[organisation_ref(org) for org in await audited_organisations(ctx)],
+        platform_auditor=await is_platform_auditor(ctx),
     )
 
 
@@ -100,6 +114,8 @@ async def me(ctx: Context) -> Me:
         subject=ctx.user.subject,
         platform_admin=ctx.guard.allows_platform("organisation", "create"),
         access_manager_of=[organisation_ref(org) for org in managed],
+        auditor_of=[organisation_ref(org) for org in await audited_organisations(ctx)],
+        platform_auditor=await is_platform_auditor(ctx),
         organisations=sorted(organisations.values(), key=lambda o: o.name.casefold()),
         assignments=active,
         pending_requests=pending,

@@ -148,8 +148,8 @@ class InboxPages(Controller):
 
 async def pending_for_decision(ctx: Context, cursor: str | None) -> tuple[list[AccessRequestOut], str | None]:
     """Pending requests the caller may decide: their organisations' (everyone's for platform
-    admins), not their own, oldest first."""
-    organisations = ctx.readable_organisations("access_request")
+    admins; none for auditors, who read requests but decide nothing), not their own, oldest first."""
+    organisations = ctx.organisations_allowing("access_request", "approve")
     stmt = workflow.filter_by_status(workflow.visible_statement(ctx), RequestStatus.PENDING, ctx.now)
     stmt = stmt.where(AccessRequest.requester_id != ctx.user.id)
     if organisations is not None:

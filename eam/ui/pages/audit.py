@@ -1,5 +1,5 @@
-"""The audit trail as a page: access managers read their organisations' events, platform admins
-all of them (the rule of :func:`eam.audit.service.list_events`, as in the API), newest first,
+"""The audit trail as a page: access managers and auditors read their organisations' events,
+platform admins and platform-wide auditors all of them (the rule of :func:`eam.audit.service.list_events`, as in the API), newest first,
 filtered by person, register, action, organisation and period.
 
 A period is given in Brussels days: from the start of the first day to the end of the last,
@@ -56,6 +56,8 @@ ACTIONS: dict[str, str] = {
     "assignment.expired": N_("Access expired"),
     "access_manager.appointed": N_("Access manager appointed"),
     "access_manager.removed": N_("Access manager removed"),
+    "auditor.appointed": N_("Auditor appointed"),
+    "auditor.removed": N_("Auditor removed"),
     "organisation.created": N_("Organisation added"),
     "organisation.updated": N_("Organisation changed"),
     "organisation.disabled": N_("Organisation disabled"),
@@ -169,7 +171,7 @@ class AuditPages(Controller):
             registers, _ = await list_registers(ctx, None, REGISTERS_SHOWN, None)
             found = await people_found(ctx, form.values["q"])
             chosen = await chosen_person(ctx, person)
-            choices: list[OrganisationRef] = list(visit.standing.access_manager_of)
+            choices: list[OrganisationRef] = list({org.id: org for org in [*visit.standing.access_manager_of, *visit.standing.auditor_of]}.values())
             if organisation and organisation not in {org.id for org in choices}:
                 try:
                     choices.append(organisation_ref(await get_organisation(ctx, organisation)))

@@ -2,11 +2,13 @@
 (filtered, a page at a time), and one assignment, changed in place (profile, end date) or
 revoked with a reason.
 
-Only those who manage the access of an organisation's people see these pages or change
-anything through them: its access managers and platform admins, by the permission the API
-checks to read another person's assignment there (:func:`managed`). An access manager of
-another organisation gets the "not allowed" page, for the organisation and for each of its
-assignments, whatever they post. Every change is the domain operation the API calls.
+Those who may read the access of an organisation's people see these pages: its access managers,
+its auditors and platform admins (and platform-wide auditors), by the permission the API checks
+to read another person's assignment there (:func:`managed`). Forms are offered only to whom the
+permission to use them belongs (:func:`offers`): an auditor reads and is offered nothing that
+changes anything. An access manager of another organisation gets the "not allowed" page, for
+the organisation and for each of its assignments, whatever they post. Every change is the
+domain operation the API calls, which refuses what is not allowed whatever a page offers.
 """
 
 from __future__ import annotations
@@ -83,6 +85,20 @@ async def managed(ctx: Context, organisation_id: uuid.UUID, obj: str = "assignme
     return org
 
 
+def offers(ctx: Context, organisation_id: uuid.UUID) -> dict[str, bool]:
+    """What the caller may do at the organisation, so a page offers only those forms and links."""
+    wanted = {
+        "grant": ("assignment", "create"),
+        "change": ("assignment", "update"),
+        "revoke": ("assignment", "revoke"),
+        "managers": ("access_manager", "appoint"),
+        "auditors": ("auditor", "appoint"),
+        "requests": ("access_request", "read"),
+        "audit": ("audit_event", "read"),
+    }
+    return {name: ctx.allows_in(organisation_id, obj, action) for name, (obj, action) in wanted.items()}
+
+
 def access_statement(ctx: Context, organisation_id: uuid.UUID, filters: Filters) -> Select[Any]:
     """The organisation's assignments the caller may read, filtered, by person, application and register."""
     stmt = assignments.visible_statement(ctx, "assignment").where(Assignment.organisation_id == organisation_id)
@@ -156,6 +172,7 @@ class OrganisationPages(Controller):
             rows, next_cursor = await fetch_page(ctx.session, access_statement(ctx, org.id, filters), ASSIGNMENTS_PAGE, cursor)
             applications = list_applications(ctx)
             registers, _ = await list_registers(ctx, filters.application or None, REGISTERS_SHOWN, None)
+            can = offers(ctx, org.id)
         shown = [assignments.assignment_out(row, ctx.now) for row in rows]
         access = [AccessRow(out, out.created_by.display_name if out.created_by else None) for out in shown]
         return visit.page(
@@ -168,6 +185,7 @@ class OrganisationPages(Controller):
             applications=applications,
             registers=registers,
             status_filters=STATUS_FILTERS,
+            can=can,
         )
 
     @get("/organisations/{organisation_id:uuid}/assignments/{assignment_id:uuid}", name="organisation-assignment")
@@ -252,6 +270,7 @@ class OrganisationPages(Controller):
             visit.standing = await standing(ctx)
             assignment = await in_organisation(ctx, organisation_id, assignment_id)
             profiles = list(profile_choices(ctx, assignment.application).values())
+            can = offers(ctx, organisation_id)
         return visit.page(
             "assignment.html",
             status=status,
@@ -260,4 +279,5 @@ class OrganisationPages(Controller):
             current_key=next((p.key for p in profiles if p.role == assignment.profile.role and p.data_level == assignment.profile.data_level), ""),
             live=assignment.status in ("active", "scheduled"),
             failed=failed,
+            can=can,
         )

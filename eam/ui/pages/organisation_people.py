@@ -53,7 +53,7 @@ class PersonPickerPages(Controller):
         """Grant access directly (create_direct: the same checks as the API, four eyes included)."""
         form = Form(data, visit.gettext)
         async with visit.reading() as ctx:
-            await managed(ctx, organisation_id)
+            await managed(ctx, organisation_id, "assignment", "create")
             applications, registers = await catalogue_choices(ctx, data.get("application"))
         person = form.identifier("user_id")
         request = self._read_grant(form, organisation_id, person, applications, registers, visit.today())
@@ -62,7 +62,7 @@ class PersonPickerPages(Controller):
         try:
             async with visit.changing() as ctx:
                 visit.standing = await standing(ctx)
-                await managed(ctx, organisation_id)
+                await managed(ctx, organisation_id, "assignment", "create")
                 created = await assignments.create_direct(ctx, request)
         except EAMError as exc:
             message = refusal(form, exc, visit, person, {"profile": "profile_key"})
@@ -93,7 +93,7 @@ class PersonPickerPages(Controller):
     ) -> Template:
         async with visit.reading() as ctx:
             visit.standing = await standing(ctx)
-            org = await managed(ctx, organisation_id)
+            org = await managed(ctx, organisation_id, "assignment", "create")
             applications, registers = await catalogue_choices(ctx, values.get("application"))
             found = await people_found(ctx, values.get("person_q"))
         return visit.page(
