@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
 from eam.access_requests.routes import AccessRequestController
-from eam.assignments.routes import AssignmentController, HoldersController
+from eam.assignments.routes import AssignmentController, HoldersController, RegisterRecordController
 from eam.auditors.routes import AuditorController, PlatformAuditorController
 from eam.audit.routes import AuditController
 from eam.auth.dev_tokens import DevTokenSource
@@ -153,6 +153,7 @@ def create_app(
             AccessRequestController,
             AssignmentController,
             HoldersController,
+            RegisterRecordController,
             AuditController,
             GrantTokenController,
             OAuthController,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from eam.audit.models import AuditEvent
 from tests.conftest import Api, Clock
+from tests.test_register_records import RECORD
 
 
 def rid(step: str) -> dict[str, str]:
@@ -242,7 +243,7 @@ async def test_filters_by_person_register_and_period_with_names(api: Api, clock:
     clock.advance(days=2)
     daves = (await api.request_access(org["id"], "dave", register="HDBP0031")).json()
     await api.post(f"/v1/access-requests/{daves['id']}/approve", "alice", json={})
-    assert (await api.post("/v1/registers", json={"code": "HDBP0250", "name": "Cystic fibrosis", "applications": ["healthstat"]})).status_code == 201
+    assert (await api.post("/v1/registers", json={"code": "HDBP0250", "name": "Cystic fibrosis", "applications": ["healthstat"], "record": RECORD})).status_code == 201
 
     # person: what they did, and what was done about them (by alice, here)
     about_dave = await all_events(api, "alice", person_id=dave)

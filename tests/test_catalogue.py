@@ -12,6 +12,7 @@ from eam.app import create_app
 from eam.catalogue.loader import CatalogueError, load_catalogue_file
 from eam.core.settings import SHIPPED_POLICIES_DIR, Settings
 from tests.conftest import Api, assert_problem, casbin_rows
+from tests.test_register_records import RECORD
 
 SHIPPED = SHIPPED_POLICIES_DIR / "catalogue.toml"
 BASE = """\
@@ -36,6 +37,12 @@ profiles = [
 [registers.HDBP0147]
 name = "INTEGO (general-practice network register)"
 applications = ["healthstat", "hd4dp2"]
+
+[registers.HDBP0147.record]
+controller = "KU Leuven, Academic Centre for General Practice"
+legal_basis = "GDPR Art. 6(1)(e) and 9(2)(j)"
+purpose = "Morbidity research in general practice"
+retention = { years = 20, note = "after collection" }
 
 [registers.HDBP0031]
 name = "Belgian Cystic Fibrosis Registry"
@@ -101,6 +108,18 @@ BROKEN = [
         0,
         ["missing required field", "name"],
     ),
+    ("record-with-a-blank-controller", 'controller = "KU Leuven, Academic Centre for General Practice"', 'controller = "   "', 0, ["record.controller"]),
+    ("record-with-a-long-purpose", 'purpose = "Morbidity research in general practice"', f'purpose = "{"x" * 2001}"', 0, ["record.purpose", "2000"]),
+    ("record-kept-for-no-time", 'retention = { years = 20, note = "after collection" }', "retention = { years = 0 }", 0, ["at least one month", "record.retention"]),
+    ("record-retention-as-text", 'retention = { years = 20, note = "after collection" }', 'retention = "twenty years"', 0, ["record.retention"]),
+    ("record-with-an-unknown-key", 'legal_basis = "GDPR Art. 6(1)(e) and 9(2)(j)"', 'legal_basis = "GDPR Art. 6(1)(e) and 9(2)(j)"\nowner = "x"', 1, ["unknown field", "owner"]),
+    (
+        "record-without-a-legal-basis",
+        '[registers.HDBP0147.record]\ncontroller = "KU Leuven, Academic Centre for General Practice"\nlegal_basis = "GDPR Art. 6(1)(e) and 9(2)(j)"',
+        '[registers.HDBP0147.record]\ncontroller = "KU Leuven, Academic Centre for General Practice"',
+        0,
+        ["missing required field", "legal_basis"],
+    ),
 ]
 
 
@@ -130,6 +149,8 @@ def test_the_shipped_catalogue_loads() -> None:
     assert set(catalogue.applications) == {"healthstat", "hd4dp2"}
     assert {"HDBP0147", "HDBP0031", "HDBP0211"} <= set(catalogue.registers)
     assert catalogue.registers["HDBP0211"].applications == ("healthstat",)
+    # every shipped register has its record of processing
+    assert all(register.record is not None for register in catalogue.registers.values())
 
 
 def test_the_base_of_the_broken_variants_is_itself_valid(tmp_path: Path) -> None:
@@ -141,6 +162,9 @@ def test_the_base_of_the_broken_variants_is_itself_valid(tmp_path: Path) -> None
         "local_study_associate",
         "local_study_support",
     ]
+    record = catalogue.registers["HDBP0147"].record
+    assert record is not None and (record.retention.years, record.retention.months, record.retention.note) == (20, 0, "after collection")
+    assert catalogue.registers["HDBP0031"].record is None  # optional: "not recorded yet"
 
 
 @pytest.mark.parametrize(("old", "new", "line_in_new", "words"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN])
@@ -216,12 +240,14 @@ async def test_registers_are_listed_and_filtered_by_application(api: Api) -> Non
     assert [r["code"] for r in hd4dp2] == ["HDBP0031", "HDBP0147"]
     healthstat = (await api.get("/v1/registers", "carol", params={"application": "healthstat"})).json()["items"]
     assert [r["code"] for r in healthstat] == ["HDBP0031", "HDBP0147", "HDBP0211"]
-    one = await api.get("/v1/registers/HDBP0211", "carol")
-    assert one.json() == {
+    one = (await api.get("/v1/registers/HDBP0211", "carol")).json()
+    assert one["record"]["controller"].startswith("Sciensano")
+    assert {key: value for key, value in one.items() if key != "record"} == {
         "code": "HDBP0211",
         "name": "Quality indicators for hospitals",
         "applications": ["healthstat"],
         "source": "catalogue",
+        "holders": None,
     }
     assert_problem(await api.get("/v1/registers/HDBP9999", "carol"), 404, "not-found")
 
@@ -236,7 +262,7 @@ async def test_registers_are_paged_by_code(api: Api) -> None:
 
 
 async def test_admin_adds_a_register_with_an_audit_event(api: Api) -> None:
-    body = {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]}
+    body = {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD}
     response = await api.post("/v1/registers", json=body)
     assert response.status_code == 201, response.text
     assert response.json() == {**body, "source": "api"}
@@ -254,14 +280,14 @@ async def test_admin_adds_a_register_with_an_audit_event(api: Api) -> None:
     assert len(events) == 1
     assert events[0]["target_id"] == "HDBP0500"
     assert events[0]["actor_id"] == await api.user_id("admin")
-    assert events[0]["after"] == {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]}
+    assert events[0]["after"] == {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD}
 
 
 async def test_only_platform_admins_add_registers(api: Api) -> None:
     await api.managed_organisation("alice")
     for user in ("carol", "alice"):
         response = await api.post(
-            "/v1/registers", user, json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]}
+            "/v1/registers", user, json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD}
         )
         assert_problem(response, 403, "forbidden")
     assert_problem(await api.get("/v1/registers/HDBP0500", "carol"), 404, "not-found")
@@ -270,9 +296,9 @@ async def test_only_platform_admins_add_registers(api: Api) -> None:
 
 @pytest.mark.parametrize("code", ["HDBP0147", "HDBP0500"])
 async def test_a_register_code_is_added_once(api: Api, code: str) -> None:
-    first = await api.post("/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]})
+    first = await api.post("/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD})
     assert first.status_code == 201, first.text
-    again = await api.post("/v1/registers", json={"code": code, "name": "Something else", "applications": ["healthstat"]})
+    again = await api.post("/v1/registers", json={"code": code, "name": "Something else", "applications": ["healthstat"], "record": RECORD})
     body = assert_problem(again, 409, "already-exists")
     assert body["existing"] == f"/v1/registers/{code}"
     shown = (await api.get(f"/v1/registers/{code}")).json()
@@ -282,7 +308,7 @@ async def test_a_register_code_is_added_once(api: Api, code: str) -> None:
 
 async def test_a_register_for_an_unknown_application_is_422_naming_the_allowed_ones(api: Api) -> None:
     response = await api.post(
-        "/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["healthstat", "hd4dp3"]}
+        "/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["healthstat", "hd4dp3"], "record": RECORD}
     )
     body = assert_problem(response, 422, "validation-error")
     assert body["errors"][0]["field"] == "$.applications[1]"
@@ -291,13 +317,13 @@ async def test_a_register_for_an_unknown_application_is_422_naming_the_allowed_o
 
 
 async def test_a_register_code_must_follow_the_pattern(api: Api) -> None:
-    response = await api.post("/v1/registers", json={"code": "hdbp0500", "name": "", "applications": []})
+    response = await api.post("/v1/registers", json={"code": "hdbp0500", "name": "", "applications": [], "record": RECORD})
     assert_problem(response, 422, "validation-error")
     assert {e["field"] for e in response.json()["errors"]} == {"$.code", "$.name", "$.applications"}
 
 
 async def test_an_added_register_can_be_requested(api: Api, app: Litestar) -> None:
-    added = await api.post("/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"]})
+    added = await api.post("/v1/registers", json={"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD})
     assert added.status_code == 201, added.text
     org = await api.managed_organisation("alice")
     wrong_application = await api.request_access(org["id"], register="HDBP0500")

@@ -19,6 +19,7 @@ from eam.core.settings import SHIPPED_POLICIES_DIR
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 from eam.service_clients.scopes import SCOPE_OPERATIONS
 from tests.conftest import Api
+from tests.test_register_records import RECORD
 from tests.test_service_tokens import bearer, new_client, service_token
 
 DEFINED = defined_scopes(read_permissions(SHIPPED_POLICIES_DIR / "permissions.csv"))
@@ -60,7 +61,7 @@ CALLS: dict[str, Call] = {
     "listApplications": lambda api, w, h: api.get("/v1/applications", None, headers=h),
     "listRegisters": lambda api, w, h: api.get("/v1/registers", None, headers=h),
     "getRegister": lambda api, w, h: api.get("/v1/registers/HDBP0147", None, headers=h),
-    "addRegister": lambda api, w, h: api.post("/v1/registers", None, json={"code": "HDBP0250", "name": "Cystic Fibrosis", "applications": ["healthstat"]}, headers=h),
+    "addRegister": lambda api, w, h: api.post("/v1/registers", None, json={"code": "HDBP0250", "name": "Cystic Fibrosis", "applications": ["healthstat"], "record": RECORD}, headers=h),
     "listAuditEvents": lambda api, w, h: api.get("/v1/audit-events", None, headers=h),
     "exportAuditEvents": lambda api, w, h: api.get("/v1/audit-events/export.jsonl", None, headers=h),
 }

@@ -27,6 +27,8 @@ class Assignment(Base):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_assignments_org_status", "organisation_id", "status"),
+        # A register's holders: counted per organisation, or listed at a moment.
+        Index("ix_assignments_register_status", "register_code", "status", "organisation_id", "user_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -6,7 +6,8 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import history, holders, service
+from eam.assignments import history, holder_counts, holders, service
+from eam.assignments.holder_counts import OrganisationHolders, RegisterDetail
 from eam.assignments.holders import HolderOut
 from eam.assignments.history import AssignmentVersion
 from eam.assignments.models import Assignment
@@ -69,9 +70,38 @@ class AssignmentController(Controller):
         return await history.history(ctx, assignment_id)
 
 
+class RegisterRecordController(Controller):
+    """A register with its holders now: here, not in the catalogue, which sits below assignments
+    and never reads them."""
+
+    path = "/v1/registers"
+    tags = ["Catalogue"]
+
+    @get(
+        "/{code:str}",
+        operation_id="getRegister",
+        summary="Show a register: its record of processing, and how many people hold access to it now",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def get_register(self, ctx: Context, code: Annotated[str, Parameter(max_length=32)]) -> RegisterDetail:
+        return await holder_counts.register_detail(ctx, code)
+
+
 class HoldersController(Controller):
     path = "/v1/registers"
     tags = ["Assignments"]
+
+    @get(
+        "/{code:str}/holder-counts",
+        operation_id="listRegisterHolderCounts",
+        summary="How many people hold access to a register now, per organisation (organisations you may read)",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def list_holder_counts(
+        self, ctx: Context, code: Annotated[str, Parameter(max_length=32)], limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[OrganisationHolders]:
+        items, next_cursor = await holder_counts.holder_counts(ctx, code, limit, cursor)
+        return Page(items=items, next_cursor=next_cursor)
 
     @get(
         "/{code:str}/holders",

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from eam.catalogue.schemas import RegisterRecord
+
 APPLICATION_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 REGISTER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{2,31}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -47,6 +49,10 @@ class ApplicationSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class RegisterSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     applications: tuple[str, ...]
+    #: The register's record of processing (a ``[registers.<code>.record]`` table): optional, so
+    #: a catalogue written before records existed still loads (the register shows "not recorded
+    #: yet"); when given, it is complete and checked like ``POST /v1/registers`` checks it.
+    record: RegisterRecord | None = None
 
 
 class CatalogueFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, ForeignKey, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.database import Base, UTCDateTime
@@ -19,3 +19,11 @@ class Register(Base):
     applications: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    # The record of processing (GDPR Art. 30): all set for registers added since it exists, all
+    # null for those added before ("not recorded yet"). Lengths as RegisterRecord allows them.
+    controller: Mapped[str | None] = mapped_column(String(200))
+    legal_basis: Mapped[str | None] = mapped_column(String(1000))
+    purpose: Mapped[str | None] = mapped_column(String(2000))
+    retention_years: Mapped[int | None] = mapped_column(Integer)
+    retention_months: Mapped[int | None] = mapped_column(Integer)
+    retention_note: Mapped[str | None] = mapped_column(String(500))

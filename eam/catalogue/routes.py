@@ -31,10 +31,6 @@ class CatalogueController(Controller):
         items, next_cursor = await service.list_registers(ctx, application, limit, cursor)
         return Page(items=items, next_cursor=next_cursor)
 
-    @get("/registers/{code:str}", operation_id="getRegister", summary="Show a register")
-    async def get_register(self, ctx: Context, code: str) -> RegisterOut:
-        return await service.show_register(ctx, code)
-
     @post("/registers", operation_id="addRegister", summary="Add a register (platform admins)")
     async def add_register(self, ctx: Context, data: RegisterIn) -> RegisterOut:
         return await service.add_register(ctx, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,7 @@ from eam.core.context import Context
 from eam.core.audit import Auditor
 from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec, RegisterSpec
 from eam.catalogue.models import Register
-from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut
+from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut, RegisterRecord, Retention
 from eam.core.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
 from eam.core.paging import page_of_sorted
 
@@ -149,20 +150,47 @@ class Catalogue:
             raise ValidationFailed("applications are listed twice", [FieldError("$.applications", "must be unique")])
         if await self.find_register(session, data.code) is not None:
             raise AlreadyExists(f"register {data.code!r} exists already", existing=f"/v1/registers/{data.code}")
-        row = Register(code=data.code, name=data.name.strip(), applications=list(data.applications), created_at=now, created_by=actor_id)
+        record = data.record.stripped()
+        row = Register(
+            code=data.code,
+            name=data.name.strip(),
+            applications=list(data.applications),
+            created_at=now,
+            created_by=actor_id,
+            controller=record.controller,
+            legal_basis=record.legal_basis,
+            purpose=record.purpose,
+            retention_years=record.retention.years,
+            retention_months=record.retention.months,
+            retention_note=record.retention.note,
+        )
         session.add(row)
         await session.flush()
         out = _api_register(row)
-        auditor.record("register.added", target_type="register", target_id=row.code, after={"code": row.code, "name": row.name, "applications": row.applications})
+        auditor.record(
+            "register.added",
+            target_type="register",
+            target_id=row.code,
+            after={"code": row.code, "name": row.name, "applications": row.applications, "record": msgspec.to_builtins(record)},
+        )
         return out
 
 
 def _file_register(code: str, spec: RegisterSpec) -> RegisterOut:
-    return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue")
+    record = spec.record.stripped() if spec.record is not None else None
+    return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue", record=record)
 
 
 def _api_register(row: Register) -> RegisterOut:
-    return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api")
+    return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api", record=_record_of(row))
+
+
+def _record_of(row: Register) -> RegisterRecord | None:
+    """The stored record; None for a register added before records existed (all columns null)."""
+    if row.controller is None or row.legal_basis is None or row.purpose is None:
+        return None
+    retention = Retention(years=row.retention_years or 0, months=row.retention_months or 0, note=row.retention_note)
+    return RegisterRecord(controller=row.controller, legal_basis=row.legal_basis, purpose=row.purpose, retention=retention)
 
 
 def _key(profile: Profile) -> str:

@@ -206,6 +206,8 @@ def _strict_structs(annotation: Any) -> set[type[msgspec.Struct]]:
             pending.extend(field.type for field in info.fields)
         elif isinstance(info, msgspec.inspect.UnionType):
             pending.extend(info.types)
+        elif isinstance(info, msgspec.inspect.Metadata):  # Annotated[<struct>, Meta(...)]
+            pending.append(info.type)
         elif isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType, msgspec.inspect.VarTupleType)):
             pending.append(info.item_type)
         elif isinstance(info, msgspec.inspect.DictType):

@@ -16,6 +16,7 @@ import msgspec
 
 from eam.catalogue.schemas import ApplicationOut, AuthorGroup, Profile, RegisterOut
 from eam.core.errors import EAMError, ValidationFailed
+from eam.ui.i18n import BRUSSELS
 from eam.ui.messages import FIELD_RULES, PROBLEMS
 
 Gettext = Callable[..., str]
@@ -85,6 +86,21 @@ class Form:
             self.fail(name, "past")
         return day
 
+    def moment(self, name: str) -> dt.datetime | None:
+        """A Brussels date and time (a ``datetime-local`` input: ``YYYY-MM-DDTHH:MM[:SS]``) as a
+        UTC instant; None when empty. In the autumn's repeated hour the first one is meant."""
+        value = str(self.values.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            local = dt.datetime.fromisoformat(value)
+            if local.tzinfo is not None or "T" not in value:
+                raise ValueError("not a local date and time")
+            return local.replace(tzinfo=BRUSSELS).astimezone(dt.timezone.utc)
+        except (ValueError, OverflowError):  # overflow: year 1 in Brussels is year 0 in UTC
+            self.fail(name, "moment")
+            return None
+
     def author_group(self, required: bool = True) -> str | None:
         """An author group as the API accepts it (letters, digits, space, ``_ . -``)."""
         value = self.text("author_group", required=required, max_length=128)
@@ -113,13 +129,14 @@ class Form:
 
     def convert(self, schema: type[T], values: Mapping[str, Any], fields: Mapping[str, str] | None = None) -> T | None:
         """``values`` decoded into the API's input ``schema``, with the API's own constraints
-        (patterns, lengths); a value that breaks one makes its field invalid. msgspec names the
+        (patterns, lengths); a value that breaks one makes its field invalid (the innermost
+        member named, ``record.controller`` → ``controller``, then ``fields``). msgspec names the
         first broken field only, so check what a person can fix field by field before."""
         try:
             return msgspec.convert(dict(values), schema)
         except msgspec.ValidationError as exc:
             path = str(exc).rpartition("- at `$.")[2].rstrip("`")
-            name = path.split("[", 1)[0].split(".", 1)[0]
+            name = path.rsplit(".", 1)[-1].split("[", 1)[0]
             self.fail((fields or {}).get(name, name) or "form", "invalid")
             return None
 

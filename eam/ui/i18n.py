@@ -100,6 +100,10 @@ class Formatter:
         """The last day of access ending at ``value`` (the inverse of :func:`end_of_day`)."""
         return self.day(value - dt.timedelta(microseconds=1)) if value else ""
 
+    def local_input(self, value: dt.datetime) -> str:
+        """``YYYY-MM-DDTHH:MM``, ``value`` in Brussels time, for a ``datetime-local`` input."""
+        return value.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+
     def iso_until(self, value: dt.datetime | None) -> str:
         """``YYYY-MM-DD``, the last day of access ending at ``value``, for a date input's value."""
         return (value - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date().isoformat() if value else ""

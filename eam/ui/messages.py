@@ -66,6 +66,8 @@ FIELD_RULES: dict[str, str] = {
     "too-long": N_("Please write at most %(n)s characters."),
     "invalid": N_("This value is not valid."),
     "date": N_("Please give a date."),
+    "moment": N_("Please give a date and a time."),
+    "retention": N_("Please give a period of at least one month."),
     "past": N_("Please give a date in the future."),
     "before-start": N_("The last day must not be before the first."),
 }

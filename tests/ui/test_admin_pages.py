@@ -160,16 +160,17 @@ async def test_admin_adds_a_register(api: Api, browser: Any) -> None:
     assert field_value(refused.text, "name") == "Cystic fibrosis"
     assert (await api.get("/v1/registers/hdbp0250")).status_code == 404
 
+    record = {"controller": "Sciensano", "legal_basis": "GDPR Art. 6(1)(e) and 9(2)(i)", "purpose": "Quality of care", "retention_years": "30"}
     added = await admin.http.post(
         "/admin/registers",
-        data={"_csrf_token": admin.token, "code": "HDBP0250", "name": "Cystic fibrosis", "applications": ["healthstat", "hd4dp2"]},
+        data={"_csrf_token": admin.token, "code": "HDBP0250", "name": "Cystic fibrosis", "applications": ["healthstat", "hd4dp2"], **record},
     )
-    assert added.status_code == 303 and added.headers["location"].endswith("?notice=register-added")
+    assert added.status_code == 303 and added.headers["location"] == "/registers/HDBP0250?notice=register-added"
     register = (await api.get("/v1/registers/HDBP0250")).json()
     assert (register["name"], sorted(register["applications"]), register["source"]) == ("Cystic fibrosis", ["hd4dp2", "healthstat"], "api")
     page = await admin.get("/admin/registers")
-    assert re.search(r'data-label="Code">HDBP0250</td>\s*<td data-label="Name">Cystic fibrosis</td>\s*<td data-label="Applications">healthstat, hd4dp2', page.text)
-    duplicate = await admin.http.post("/admin/registers", data={"_csrf_token": admin.token, "code": "HDBP0250", "name": "Again", "applications": ["healthstat"]})
+    assert re.search(r'data-label="Code"><a href="/registers/HDBP0250">HDBP0250</a></td>\s*<td data-label="Name">Cystic fibrosis</td>\s*<td data-label="Applications">healthstat, hd4dp2', page.text)
+    duplicate = await admin.http.post("/admin/registers", data={"_csrf_token": admin.token, "code": "HDBP0250", "name": "Again", "applications": ["healthstat"], **record})
     assert duplicate.status_code == 409 and "This already exists." in duplicate.text
 
 

@@ -66,6 +66,10 @@ def every_page(browser: Any, eam: EamServer, language: str, width: int) -> None:
             (f"/organisations/{organisation}/grant", "grant"),
             (f"/organisations/{organisation}/access-managers", "access-managers"),
             ("/audit", "audit"),
+            ("/registers", "registers"),
+            ("/registers/HDBP0031", "register"),
+            ("/registers/HDBP0031?at=2020-01-01T09:00", "register-in-the-past"),
+            ("/registers/HDBP0031?at=never", "register-moment-refused"),
             ("/no-such-page", "not-found"),
         ]:
             visitor.goto(path)
@@ -87,6 +91,7 @@ def every_page(browser: Any, eam: EamServer, language: str, width: int) -> None:
             ("/admin/organisations", "admin-organisations"),
             (f"/admin/organisations/{organisation}", "admin-organisation"),
             ("/admin/registers", "admin-registers"),
+            ("/registers/HDBP0031", "admin-register"),
             ("/admin/service-clients", "admin-service-clients"),
             ("/admin/signing-keys", "admin-signing-keys"),
             ("/audit", "admin-audit"),

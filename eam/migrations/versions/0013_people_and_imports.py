@@ -1,7 +1,7 @@
 """people before their first sign-in, organisation membership and CSV imports
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03 13:40:00
 
 - ``organisation_members``: the people an organisation's access managers registered (by hand or
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -42,6 +42,27 @@ async def submitted_form(visit: Visit, request: Request[Any, Any, Any], lists: t
     return Form(values, visit.gettext)
 
 
+#: The record's members the API names (``$.record.retention.years``) → the form's fields.
+RECORD_FIELDS = {"retention": "retention_years", "years": "retention_years", "months": "retention_months", "note": "retention_note"}
+
+
+def retention_of(form: Form) -> dict[str, Any]:
+    """The retention period typed (years and months, whole numbers, at least a month) and its note."""
+    period: dict[str, Any] = {}
+    for unit, most in (("years", 100), ("months", 11)):
+        typed = form.text(f"retention_{unit}", required=False, max_length=3)
+        if typed is None:
+            continue
+        if not typed.isdigit() or int(typed) > most:
+            form.fail(f"retention_{unit}", "invalid")
+        else:
+            period[unit] = int(typed)
+    if not form.errors.get("retention_years") and not form.errors.get("retention_months") and not any(period.values()):
+        form.fail("retention_years", "retention")
+    note = form.text("retention_note", required=False, max_length=500)
+    return {**period, **({"note": note} if note else {})}
+
+
 async def enter(visit: Visit, ctx: Context, obj: str, action: str) -> None:
     """Who is visiting (for the menu); only those the API lets do ``action`` on ``obj`` go further."""
     visit.standing = await standing(ctx)
@@ -62,7 +83,13 @@ class RegisterAdminPages(Controller):
         name = form.text("name", max_length=200)
         if not form.values["applications"]:
             form.fail("applications", "required")
-        wanted = form.convert(RegisterIn, {"code": code, "name": name, "applications": form.values["applications"]})
+        record = {
+            "controller": form.text("controller", max_length=200),
+            "legal_basis": form.text("legal_basis", max_length=1000),
+            "purpose": form.text("purpose", max_length=2000),
+            "retention": retention_of(form),
+        }
+        wanted = form.convert(RegisterIn, {"code": code, "name": name, "applications": form.values["applications"], "record": record}, RECORD_FIELDS)
         if wanted is None or not form:
             return await self._page(visit, form, visit.gettext(SOME_FIELDS), None, status=422)
         try:
@@ -70,7 +97,7 @@ class RegisterAdminPages(Controller):
                 await add_register(ctx, wanted)
         except EAMError as exc:
             return await self._page(visit, form, form.absorb(exc), None, status=exc.status)
-        return visit.redirect("/admin/registers", "register-added")
+        return visit.redirect(f"/registers/{wanted.code}", "register-added")
 
     async def _page(self, visit: Visit, form: Form, message: str | None, cursor: str | None, status: int = 200) -> Template:
         async with visit.reading() as ctx:
