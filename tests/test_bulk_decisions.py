@@ -76,3 +76,25 @@ async def test_rules_of_the_single_decision_hold(api: Api) -> None:
     rejected = (await decide(api, "alice", decision="reject", ids=[request_id], reason="Not in the study team.")).json()
     assert rejected["items"][0]["outcome"] == "rejected"
     assert rejected["items"][0]["request"]["decision_comment"] == "Not in the study team."
+
+
+async def test_revoking_many_each_on_its_own(api: Api, app: Litestar) -> None:
+    org = await api.managed_organisation("alice")
+    other = await api.managed_organisation("bob", name="UZ Leuven", nihdi="71000931")
+    held = [(await api.approved_assignment(org["id"], f"person{n}"))["id"] for n in range(3)]
+    elsewhere = (await api.approved_assignment(other["id"], "erin", manager="bob"))["id"]
+    first = await api.post(f"/v1/assignments/{held[1]}/revoke", "alice", json={"reason": "Left."})
+    assert first.status_code == 200, first.text
+    response = await api.post("/v1/assignments/revocations", "alice", json={"ids": [*held, elsewhere, held[0]], "reason": "The study has closed."})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [item["id"] for item in body["items"]] == [*held, elsewhere]
+    assert [item["outcome"] for item in body["items"]] == ["revoked", "failed", "revoked", "failed"]
+    assert (body["succeeded"], body["failed"]) == (2, 2)
+    assert body["items"][1]["problem"]["type"] == "urn:eam:problem:assignment-not-active"
+    assert body["items"][3]["problem"]["status"] in (403, 404) and body["items"][3]["assignment"] is None
+    assert body["items"][0]["assignment"]["status"] == "revoked"
+    assert len(await events(api, "assignment.revoked")) == 3
+    assert len(await casbin_rows(app, "p2")) == 1  # erin's, at UZ Leuven
+    assert_problem(await api.post("/v1/assignments/revocations", "carol", json={"ids": held, "reason": "Closed."}), 403, "forbidden")
+    assert_problem(await api.post("/v1/assignments/revocations", "alice", json={"ids": held, "reason": "     "}), 422, "validation-error")

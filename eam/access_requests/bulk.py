@@ -20,7 +20,7 @@ from eam.access_requests import workflow
 from eam.access_requests.schemas import AccessRequestOut, ApproveIn, Comment, Reason, RejectIn
 from eam.core.context import Context
 from eam.core.database import savepoint
-from eam.core.errors import PROBLEM_TYPE_PREFIX, EAMError, FieldError, Forbidden, ValidationFailed
+from eam.core.errors import EAMError, FieldError, Forbidden, ItemProblem, ValidationFailed
 
 #: Requests one call may decide.
 MAX_DECISIONS = 100
@@ -49,19 +49,6 @@ class RejectionsIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=MAX_DECISIONS)]
     reason: Reason
-
-
-class ItemProblem(msgspec.Struct, frozen=True):
-    """Why one request was not decided: its RFC 9457 problem, as the single call would answer."""
-
-    type: str
-    status: int
-    title: str
-    detail: str
-
-    @property
-    def code(self) -> str:
-        return self.type.removeprefix(PROBLEM_TYPE_PREFIX)
 
 
 class DecisionOut(msgspec.Struct, frozen=True):
@@ -104,7 +91,7 @@ async def _each(
                 decided = await decide(request_id)
             items.append(DecisionOut(request_id, outcome, request=workflow.request_out(decided, ctx.now)))
         except EAMError as exc:
-            problem = ItemProblem(type=exc.type_uri, status=exc.status, title=exc.title, detail=exc.detail)
+            problem = ItemProblem.of(exc)
             items.append(DecisionOut(request_id, "failed", request=await _readable(ctx, request_id), problem=problem))
     failed = sum(item.outcome == "failed" for item in items)
     return DecisionsOut(items=items, succeeded=len(items) - failed, failed=failed)

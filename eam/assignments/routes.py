@@ -6,7 +6,8 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import history, holder_counts, holders, service
+from eam.assignments import bulk, history, holder_counts, holders, service
+from eam.assignments.bulk import RevocationsIn, RevocationsOut
 from eam.assignments.holder_counts import OrganisationHolders, RegisterDetail
 from eam.assignments.holders import HolderOut
 from eam.assignments.history import AssignmentVersion
@@ -52,6 +53,10 @@ class AssignmentController(Controller):
     async def create_assignment(self, ctx: Context, data: AssignmentCreate) -> AssignmentOut:
         assignment = await service.create_direct(ctx, data)
         return service.assignment_out(await service.get_assignment(ctx, assignment.id), ctx.now)
+
+    @post("/revocations", status_code=200, operation_id="revokeAssignments", summary="Revoke many assignments at once with one reason, with a result per assignment (each its own revocation)")
+    async def revoke_many(self, ctx: Context, data: RevocationsIn) -> RevocationsOut:
+        return await bulk.revoke_many(ctx, data)
 
     @get("/{assignment_id:uuid}", operation_id="getAssignment", summary="Show an assignment")
     async def get_assignment(self, ctx: Context, assignment_id: uuid.UUID) -> AssignmentOut:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
+
 PROBLEM_TYPE_PREFIX = "urn:eam:problem:"
 
 
@@ -248,3 +250,20 @@ class OAuthUnauthorizedClient(OAuthError):
     code = "oauth-unauthorized-client"
     title = "The client may not do this"
     error = "unauthorized_client"
+
+
+class ItemProblem(msgspec.Struct, frozen=True):
+    """Why one item of a bulk call failed: its RFC 9457 problem, as the single call would answer."""
+
+    type: str
+    status: int
+    title: str
+    detail: str
+
+    @classmethod
+    def of(cls, exc: EAMError) -> ItemProblem:
+        return cls(type=exc.type_uri, status=exc.status, title=exc.title, detail=exc.detail)
+
+    @property
+    def code(self) -> str:
+        return self.type.removeprefix(PROBLEM_TYPE_PREFIX)
