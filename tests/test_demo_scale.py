@@ -212,7 +212,7 @@ def test_the_command_loads_the_demo_data_first_and_prints_a_summary(database_url
 
     import asyncio
 
-    assert asyncio.run(demo_users()) == ["admin", "alice", "bob", "carol", "dave", "erin"]
+    assert asyncio.run(demo_users()) == ["admin", "alice", "bob", "carol", "dave", "dora", "erin"]
 
 
 async def test_the_same_seed_on_the_same_data_gives_the_same_data(sqlite_template: Path, tmp_path: Path, clock) -> None:

@@ -44,6 +44,7 @@ async def _seed(server: LiveServer) -> None:
 STATE_DEPENDENT = {
     "query.cursor": "an opaque pagination cursor is valid only if EAM issued it",
     "$.organisation_id": "the organisation must exist",
+    "$.user_id": "the person appointed must exist (have signed in to EAM once)",
     "$.register": "the register must exist and be available in the application",
     "$.profile": "which role, data level or author group an application allows is catalogue data",
     "$.kbo": "an enterprise number's check digits (mod 97) are not a pattern",
