@@ -17,6 +17,7 @@ organisations by a million assignments is answered without loading them.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import msgspec
@@ -58,10 +59,9 @@ class OrganisationHolders(msgspec.Struct, frozen=True):
     holders: int
 
 
-def _holding(ctx: Context, register: str) -> Select[Any]:
-    """Assignments to ``register`` in force now, in the organisations the caller may read."""
+def _holding(ctx: Context, register: str, organisations: list[uuid.UUID] | None) -> Select[Any]:
+    """Assignments to ``register`` in force now, in ``organisations`` (None: all)."""
     stmt = select(Assignment.organisation_id, Assignment.user_id).where(Assignment.register_code == register, is_active(ctx.now))
-    organisations = ctx.readable_organisations("assignment")
     if organisations is not None:
         stmt = stmt.where(Assignment.organisation_id.in_(organisations))
     return stmt
@@ -73,7 +73,7 @@ async def register_detail(ctx: Context, code: str) -> RegisterDetail:
     totals: HolderTotals | None = None
     organisations = ctx.readable_organisations("assignment")
     if organisations != []:
-        holding = _holding(ctx, code).subquery()
+        holding = _holding(ctx, code, organisations).subquery()
         people, places = (
             await ctx.session.execute(select(func.count(distinct(holding.c.user_id)), func.count(distinct(holding.c.organisation_id))))
         ).one()
@@ -90,11 +90,12 @@ async def register_detail(ctx: Context, code: str) -> RegisterDetail:
 async def holder_counts(ctx: Context, code: str, limit: int, cursor: str | None) -> tuple[list[OrganisationHolders], str | None]:
     """Organisations holding access to register ``code`` now, by name, with how many people hold
     it in each; only organisations whose assignments the caller may read."""
-    if ctx.readable_organisations("assignment") == []:
+    organisations = ctx.readable_organisations("assignment")
+    if organisations == []:
         raise Forbidden("only access managers (their organisations) and platform admins see who holds a register")
     if await ctx.catalogue.find_register(ctx.session, code) is None:
         raise NotFound(f"no register {code!r}")
-    holding = _holding(ctx, code).subquery()
+    holding = _holding(ctx, code, organisations).subquery()
     counts = (
         select(holding.c.organisation_id, func.count(distinct(holding.c.user_id)).label("holders"))
         .group_by(holding.c.organisation_id)
