@@ -127,14 +127,17 @@ async def grant(
     request_id: uuid.UUID | None,
     assignment_id: uuid.UUID | None = None,
     origin: dict[str, str] | None = None,
+    known_unheld: bool = False,
 ) -> Assignment:
     """Create an assignment and its policy row; refuse a second live one for the same access.
 
     ``assignment_id``: the id to give it, when the caller has already recorded it (an approval
     writes it into the decided request). ``origin``: recorded with the audit event (an import
-    that pre-approved it).
+    that pre-approved it). ``known_unheld``: the caller read in this transaction that no live
+    assignment holds this access (an import's plan reads them all at once); the unique index on
+    live assignments still refuses a second one.
     """
-    existing = await live_assignment(ctx, user_id, organisation_id, application, register)
+    existing = None if known_unheld else await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
         raise AlreadyAssigned(
             f"the user already holds {application}/{register} here as {profile_action(existing.role, existing.data_level, existing.author_group)}; change that assignment instead",

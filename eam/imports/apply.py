@@ -27,8 +27,15 @@ def _profile(access: AccessAsked) -> Profile:
 
 
 async def carry_out(ctx: Context, plan: Plan, import_id: uuid.UUID, mode: Mode) -> None:
+    """New people first (written in one flush, before the rows that name them), then every other
+    step in line order."""
     for step in plan.steps:
-        await _carry_out(ctx, step, import_id, mode)
+        if step.kind == "prepare":
+            await _carry_out(ctx, step, import_id, mode)
+    await ctx.session.flush()
+    for step in plan.steps:
+        if step.kind != "prepare":
+            await _carry_out(ctx, step, import_id, mode)
 
 
 async def _carry_out(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) -> None:
@@ -42,7 +49,7 @@ async def _carry_out(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode)
         assert person.name is not None
         update_prepared(ctx, person.user, person.name, person.email)
     elif step.kind == "add_member":
-        await add_member(ctx, step.organisation.id, person.user)
+        await add_member(ctx, step.organisation.id, person.user, known_new=True)
     elif step.kind == "appoint":
         await appoint(ctx, step.organisation.id, person.user.id)
     else:
@@ -66,6 +73,7 @@ async def _access(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) ->
             valid_until=None if access.valid_until == UNSET else access.valid_until,  # type: ignore[arg-type]
             request_id=None,
             origin={"import_id": str(import_id), "import_mode": mode.value},
+            known_unheld=True,
         )
     elif step.kind == "change":
         assert step.assignment_id is not None

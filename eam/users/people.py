@@ -109,11 +109,15 @@ def update_prepared(ctx: Context, person: User, display_name: str, email: str | 
     ctx.audit.record("person.updated", target_type="user", target_id=person.id, before=before, after={"display_name": display_name, "email": email})
 
 
-async def add_member(ctx: Context, organisation_id: uuid.UUID, person: User) -> bool:
-    """Make the person a member of the organisation; False if they were one already."""
-    await ctx.session.flush()
-    if await ctx.session.get(Membership, (organisation_id, person.id)) is not None:
-        return False
+async def add_member(ctx: Context, organisation_id: uuid.UUID, person: User, *, known_new: bool = False) -> bool:
+    """Make the person a member of the organisation; False if they were one already.
+
+    ``known_new``: the caller read in this transaction that they are not (an import's plan reads
+    every membership at once), so it is not read again."""
+    if not known_new:
+        await ctx.session.flush()
+        if await ctx.session.get(Membership, (organisation_id, person.id)) is not None:
+            return False
     ctx.session.add(Membership(organisation_id=organisation_id, user_id=person.id, added_at=ctx.now, added_by=ctx.actor_id))
     ctx.audit.record(
         "person.added",
