@@ -10,6 +10,7 @@ plan) rolls the whole file back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from eam.access_managers.service import appoint
 from eam.access_requests.workflow import submit_for
@@ -26,16 +27,24 @@ def _profile(access: AccessAsked) -> Profile:
     return Profile(role=access.profile.role, data_level=access.profile.data_level, author_group=access.author_group)
 
 
-async def carry_out(ctx: Context, plan: Plan, import_id: uuid.UUID, mode: Mode) -> None:
+#: Steps between two progress reports.
+PROGRESS_EVERY = 200
+#: ``progress(line, lines)``: the line of the file the import has reached, of how many.
+Progress = Callable[[int, int], None]
+
+
+async def carry_out(ctx: Context, plan: Plan, import_id: uuid.UUID, mode: Mode, progress: Progress | None = None) -> None:
     """New people first (written in one flush, before the rows that name them), then every other
     step in line order."""
+    lines = plan.lines[-1].entry.line if plan.lines else 0
     for step in plan.steps:
         if step.kind == "prepare":
             await _carry_out(ctx, step, import_id, mode)
     await ctx.session.flush()
-    for step in plan.steps:
-        if step.kind != "prepare":
-            await _carry_out(ctx, step, import_id, mode)
+    for done, step in enumerate((step for step in plan.steps if step.kind != "prepare"), start=1):
+        await _carry_out(ctx, step, import_id, mode)
+        if progress is not None and done % PROGRESS_EVERY == 0:
+            progress(step.line, lines)
 
 
 async def _carry_out(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) -> None:

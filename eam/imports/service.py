@@ -22,7 +22,7 @@ from eam.core.context import Context
 from eam.core.database import new_id
 from eam.core.errors import Forbidden, ImportHasErrors, NotFound
 from eam.core.paging import fetch_page
-from eam.imports.apply import carry_out
+from eam.imports.apply import Progress, carry_out
 from eam.imports.entries import read_entry
 from eam.imports.models import Import
 from eam.imports.plan import Mode, Plan, Planner
@@ -64,7 +64,9 @@ def summary_of(lines: list[ReceiptLine]) -> Summary:
     return Summary(created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"], error=counts["error"])
 
 
-async def run_import(ctx: Context, body: bytes, *, mode: Mode, dry_run: bool, register: str | None = None, file_name: str | None = None) -> Receipt:
+async def run_import(
+    ctx: Context, body: bytes, *, mode: Mode, dry_run: bool, register: str | None = None, file_name: str | None = None, progress: Progress | None = None
+) -> Receipt:
     digest = hashlib.sha256(body).hexdigest()
     plan = await plan_file(ctx, body, mode, register)
     lines = receipt_lines(plan)
@@ -78,7 +80,7 @@ async def run_import(ctx: Context, body: bytes, *, mode: Mode, dry_run: bool, re
             receipt=msgspec.to_builtins(refused),
         )
     import_id = new_id()
-    await carry_out(ctx, plan, import_id, mode)
+    await carry_out(ctx, plan, import_id, mode, progress)
     row = Import(
         id=import_id,
         created_at=ctx.now,

@@ -16,6 +16,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
+from babel.numbers import format_decimal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -92,6 +93,10 @@ class Formatter:
         if isinstance(value, dt.datetime):
             value = value.astimezone(BRUSSELS).date()
         return format_date(value, "medium", locale=self.locale)
+
+    def number(self, value: int) -> str:
+        """A count as the language writes it (10,000 · 10.000 · 10 000)."""
+        return format_decimal(value, locale=self.locale)
 
     def waited(self, since: dt.datetime, now: dt.datetime) -> str:
         return format_timedelta(now - since, locale=self.locale, threshold=1.1)

@@ -64,8 +64,17 @@ class Visit:
         return self._operation(read_only=False)
 
     def page(self, template: str, *, status: int = 200, **values: Any) -> Template:
+        return Template(template_name=template, context=self._context(values), status_code=status, headers=PAGE_HEADERS)
+
+    def render(self, template: str, **values: Any) -> str:
+        """The page as text (for a page sent in parts as work goes on)."""
+        engine = self.request.app.template_engine
+        assert engine is not None
+        return engine.get_template(template).render(**self._context(values), request=self.request)
+
+    def _context(self, values: dict[str, Any]) -> dict[str, Any]:
         notice = self.request.query_params.get("notice")
-        context = {
+        return {
             **gettext_callables(self.language),
             "lang": self.language,
             "languages": LANGUAGES,
@@ -82,7 +91,6 @@ class Visit:
             "profile_label": self.profile_label,
             **values,
         }
-        return Template(template_name=template, context=context, status_code=status, headers=PAGE_HEADERS)
 
     def profile_label(self, application: str, profile: Profile) -> str:
         """The catalogue's name of a profile, with its author group when it has one."""

@@ -14,15 +14,19 @@ gives, which imports back unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
+
+from markupsafe import escape
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from eam.core.errors import EAMError, ImportHasErrors
 from eam.http.handler_options import HandlerOptions
@@ -34,12 +38,19 @@ from eam.imports.schemas import Receipt
 from eam.ui.i18n import N_
 from eam.ui.pages.organisation import Notice
 from eam.ui.pages.sign_in import FormData
-from eam.ui.visit import Visit
+from eam.ui.visit import PAGE_HEADERS, Visit
 from eam.users.flows import standing
 
 PAGE = HandlerOptions(page=True).opt()
 NO_FILE = N_("Choose a CSV file to import.")
 CHANGED = N_("The file to confirm is not the one previewed; upload it again.")
+AT_LINE = N_("Importing… line %(line)s of %(lines)s done.")
+DONE = N_("The file was imported.")
+SEE_RECEIPT = N_("See the receipt")
+BACK = N_("Back to the upload")
+FAILED = N_("The import failed; nothing was imported. Try again later.")
+#: Where the work's progress goes in the rendered page.
+MARKER = "<!--eam:progress-->"
 
 
 def _mode(value: object) -> Mode:
@@ -94,7 +105,9 @@ class ImportPages(Controller):
         return " ".join([exc.detail, *(str(error.get("message", "")) for error in errors)])
 
     @post("/imports", name="import-apply", request_max_body_size=IMPORT_BODY_LIMIT, opt=PAGE)
-    async def apply(self, visit: Visit, data: FormData) -> Template | Redirect:
+    async def apply(self, visit: Visit, data: FormData) -> Template | Stream:
+        """Apply the previewed file; the page is sent as the import goes, line by line, so a file
+        of thousands of lines shows its progress, and moves on to the receipt when it is done."""
         try:
             body = base64.b64decode(data.get("content", ""), validate=True)
         except (binascii.Error, ValueError):
@@ -102,15 +115,44 @@ class ImportPages(Controller):
         mode, register, file_name = _mode(data.get("mode")), data.get("register") or None, data.get("file_name", "")[:255]
         if not body or hashlib.sha256(body).hexdigest() != data.get("file_digest"):
             return await self._form(visit, visit.gettext(CHANGED), 422)
-        try:
-            async with visit.changing() as ctx:
-                visit.standing = await standing(ctx)
-                receipt = await service.run_import(ctx, body, mode=mode, dry_run=False, register=register, file_name=file_name)
-        except ImportHasErrors as exc:
-            return await self._preview(visit, body, mode, register, file_name, 422, exc.detail)
-        except EAMError as exc:
-            return await self._form(visit, self._problem(visit, exc), exc.status)
-        return visit.redirect(f"/imports/{receipt.id}", "imported")
+        async with visit.reading() as ctx:
+            visit.standing = await standing(ctx)
+        head, _, tail = visit.render("import_progress.html", marker=MARKER).partition(MARKER)
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        async def work() -> None:
+            try:
+                async with visit.changing() as ctx:
+                    receipt = await service.run_import(
+                        ctx, body, mode=mode, dry_run=False, register=register, file_name=file_name,
+                        progress=lambda line, lines: events.put_nowait(("progress", (line, lines))),
+                    )
+                events.put_nowait(("done", receipt))
+            except EAMError as exc:
+                events.put_nowait(("refused", self._problem(visit, exc)))
+            except Exception:
+                events.put_nowait(("refused", visit.gettext(FAILED)))
+                raise
+
+        async def page() -> AsyncIterator[str]:
+            task = asyncio.create_task(work())
+            yield head
+            while True:
+                kind, value = await events.get()
+                if kind == "progress":
+                    yield f'<p>{escape(visit.gettext(AT_LINE, line=visit.fmt.number(value[0]), lines=visit.fmt.number(value[1])))}</p>\n'
+                    continue
+                if kind == "done":
+                    target = escape(f"/imports/{value.id}?notice=imported")
+                    yield f'<p role="status">{escape(visit.gettext(DONE))} <a href="{target}">{escape(visit.gettext(SEE_RECEIPT))}</a></p>\n'
+                    yield f'<meta http-equiv="refresh" content="0; url={target}">\n'
+                else:
+                    yield f'<p class="problem" role="alert">{escape(value)}</p><p><a href="/imports">{escape(visit.gettext(BACK))}</a></p>\n'
+                break
+            yield tail
+            await task
+
+        return Stream(page(), media_type="text/html; charset=utf-8", headers=PAGE_HEADERS)
 
     @get("/imports/{import_id:uuid}", name="import-receipt")
     async def receipt(self, visit: Visit, import_id: uuid.UUID, notice: Notice = None) -> Template:
