@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from eam.audit.models import AuditEvent
 from eam.authz.export import rules_in_force
+from eam.catalogue.schemas import RegisterIn
 from tests.conftest import Api, assert_problem, casbin_rows
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -162,7 +163,7 @@ def writes(world: World) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("DELETE", f"/v1/auditors/{ids['inspector']}", None),
         ("POST", "/v1/organisations", {"name": "AZ Groeninge", "nihdi": "71000535"}),
         ("PATCH", f"/v1/organisations/{org}", {"status": "disabled"}),
-        ("POST", "/v1/registers", {"code": "HDBP9999", "name": "A new register", "applications": ["healthstat"]}),
+        ("POST", "/v1/registers", {**RegisterIn.EXAMPLE, "code": "HDBP9999"}),
         ("POST", "/v1/service-clients", {"name": "Report portal", "audiences": ["healthstat"]}),
         ("POST", "/v1/signing-keys/rotate", None),
     ]
