@@ -68,7 +68,7 @@ def _body_types() -> dict[str, type]:
             if options_of(handler).page:
                 continue  # a web page reads HTML forms; it is not part of the API
             data = handler.parsed_fn_signature.parameters.get("data")
-            body = options_of(handler).form or (data.annotation if data is not None else None)
+            body = options_of(handler).form or (data.annotation if data is not None else None) or (str if options_of(handler).csv_body else None)
             if body is not None:
                 types[str(handler.operation_id)] = body
     return types

@@ -48,6 +48,8 @@ STATE_DEPENDENT = {
     "$.register": "the register must exist and be available in the application",
     "$.profile": "which role, data level or author group an application allows is catalogue data",
     "$.kbo": "an enterprise number's check digits (mod 97) are not a pattern",
+    "$.national_number": "a national number's check digits (mod 97) are not a pattern",
+    "file": "what a CSV file holds (its columns and lines) is not something a JSON schema states",
 }
 
 

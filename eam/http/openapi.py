@@ -134,7 +134,7 @@ def _statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> tuple[set[int], se
         problems |= {401, 403}
         if handler.http_methods & UNSAFE_METHODS and options.conflicts:
             problems.add(409)  # a compare-and-set lost, or a uniqueness rule
-    if "data" in parameters:
+    if "data" in parameters or options.csv_body:
         problems |= {400, 413, 415, 422}
     if route.path_parameters:
         problems.add(404)
@@ -178,6 +178,22 @@ def _form_body(form: type[msgspec.Struct]) -> RequestBody:
                 schema=body, examples={"example": Example(value=example)} if example else None
             )
         },
+    )
+
+
+CSV_EXAMPLE = (
+    "first_name,last_name,email,ssin,org_nihdi,app,role,authorgroup\r\n"
+    "Jan,Peeters,jan.peeters@azsintjan.be,85073003328,71000436,hd4dp2,3,cardio team\r\n"
+)
+
+
+def _csv_body() -> RequestBody:
+    """A CSV file (RFC 4180 ``text/csv``): what the operation reads is described in its summary
+    and the README; the file is refused as a whole (400/413/415/422) or line by line (receipt)."""
+    return RequestBody(
+        required=True,
+        description="A CSV file, UTF-8 (with or without BOM), comma- or semicolon-separated, with a header line",
+        content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, min_length=1), examples={"accounts": Example(value=CSV_EXAMPLE)})},
     )
 
 
@@ -304,6 +320,8 @@ def document_errors(app: Litestar, applications: list[str], scopes: list[str]) -
                 operation.responses = dict(sorted(responses.items()))
                 if (form := options_of(handler).form) is not None:
                     operation.request_body = _form_body(form)
+                if options_of(handler).csv_body:
+                    operation.request_body = _csv_body()
                 _add_body_example(operation, handler)
                 data = handler.parsed_fn_signature.parameters.get("data")
                 if data is not None and data.has_default and isinstance(operation.request_body, RequestBody):

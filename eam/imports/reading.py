@@ -130,9 +130,9 @@ def _columns(line: int, header: list[str]) -> list[str]:
             columns.append("")  # empty trailing header cells (a separator at the end of the line)
             continue
         if column is None:
-            problems.append(FieldError(f"column {position}", f"unknown column {raw.strip(SPACE)!r}; known columns: {', '.join(COLUMNS)}", line=line))
+            problems.append(FieldError("file", f"column {position}: unknown column {raw.strip(SPACE)!r}; known columns: {', '.join(COLUMNS)}", line=line, column=position))
         elif column in columns:
-            problems.append(FieldError(f"column {position}", f"column {raw.strip(SPACE)!r} appears twice", line=line))
+            problems.append(FieldError("file", f"column {position}: {raw.strip(SPACE)!r} appears twice", line=line, column=position))
         columns.append(column or "")
     if problems:
         raise ValidationFailed("the header line names columns EAM cannot read", problems)

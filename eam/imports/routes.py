@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from eam.core.context import Context
@@ -28,6 +29,7 @@ class ImportController(Controller):
         operation_id="importCsv",
         summary="Import people and access from a CSV file (text/csv): dry_run=true previews; applying is all or nothing",
         request_max_body_size=IMPORT_BODY_LIMIT,
+        responses={200: ResponseSpec(data_container=Receipt, description="A dry run: what each line would do; nothing was written")},
         opt=HandlerOptions(csv_body=True, problems=(413, 415)).opt(),
     )
     async def import_csv(

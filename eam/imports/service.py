@@ -20,7 +20,7 @@ from eam.auth.identity import national_number_hash
 from eam.authz.vocabulary import org_domain
 from eam.core.context import Context
 from eam.core.database import new_id
-from eam.core.errors import Forbidden, ImportHasErrors, NotFound
+from eam.core.errors import FieldError, Forbidden, ImportHasErrors, NotFound
 from eam.core.paging import fetch_page
 from eam.imports.apply import Progress, carry_out
 from eam.imports.entries import read_entry
@@ -77,6 +77,7 @@ async def run_import(
         refused = Receipt(id=None, dry_run=False, mode=mode.value, file_digest=digest, summary=summary, lines=lines)
         raise ImportHasErrors(
             f"{summary.error} of {len(lines)} lines cannot be imported; nothing was imported",
+            [FieldError("file", f"line {line.line}: {problem.column}: {problem.message}") for line in lines for problem in line.problems][:100],
             receipt=msgspec.to_builtins(refused),
         )
     import_id = new_id()

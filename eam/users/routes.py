@@ -5,6 +5,7 @@ from typing import Annotated
 import uuid
 
 from litestar import Controller, Response, get, patch, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 
 from eam.core.context import Context
@@ -58,6 +59,7 @@ class OrganisationPeopleController(Controller):
     @post(
         operation_id="registerPerson",
         summary="Register a person with your organisation by national number, before or after their first sign-in (201 when new or changed, 200 when already so)",
+        responses={200: ResponseSpec(data_container=PersonOut, description="The person was registered with the organisation already, as given")},
         opt=HandlerOptions(conflicts=False).opt(),
     )
     async def register(self, ctx: Context, organisation_id: uuid.UUID, data: people.PersonIn) -> Response[PersonOut]:
