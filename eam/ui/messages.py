@@ -11,6 +11,7 @@ from eam.ui.i18n import N_
 #: After a change, the page it leads to says what happened (``?notice=<key>``).
 NOTICES: dict[str, str] = {
     "imported": N_("The file was imported."),
+    "person-registered": N_("The person was registered. You can now grant or request access for them."),
     "submitted": N_("Your request was sent to the access managers of the organisation."),
     "withdrawn": N_("Your request was withdrawn."),
     "amended": N_("Your request was changed; the access managers see the new version."),

@@ -31,6 +31,7 @@ from eam.ui.pages.auditor import AuditorPages
 from eam.ui.pages.auditor_appointments import OrganisationAuditorPages, PlatformAuditorPages
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
+from eam.ui.pages.register_person import RegisterPersonPages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
 from eam.ui.pages.people import PeoplePages
@@ -126,6 +127,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         SigningKeyAdminPages,
         AuditPages,
         ImportPages,
+        RegisterPersonPages,
         AuditorPages,
         OrganisationAuditorPages,
         PlatformAuditorPages,

@@ -5,6 +5,8 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
+from eam.users.models import PREPARED_ISSUER
+
 #: Not in an address: "@" as a separator, controls, and whitespace as both Python and ECMAScript
 #: regular expressions define it (written out, because their "\s" differ and clients check the
 #: published pattern with ECMAScript's).
@@ -23,10 +25,13 @@ class UserRef(msgspec.Struct, frozen=True):
     id: uuid.UUID
     display_name: str
     email: str | None
+    #: False for a person an access manager registered who has not signed in yet: what is
+    #: prepared for them (access, requests) waits for their first sign-in.
+    signed_in: bool = True
 
 
 def user_ref(user: Any) -> UserRef:
-    return UserRef(id=user.id, display_name=user.display_name, email=user.email)
+    return UserRef(id=user.id, display_name=user.display_name, email=user.email, signed_in=getattr(user, "issuer", None) != PREPARED_ISSUER)
 
 
 class MePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -77,3 +77,38 @@ def import_journey(browser: Any, eam: EamServer, tmp: Path) -> None:
 
 def test_access_manager_imports_a_file_with_a_preview_and_exports_it_back(chromium: BrowserThread, eam: EamServer, tmp_path: Path) -> None:
     chromium.journey(import_journey, eam, tmp_path)
+
+
+async def test_an_access_manager_registers_a_person_before_their_first_sign_in(api: Any, person: Any) -> None:
+    """The page form: the national number checked (and never shown back after success), the
+    person then found by the people picker, access granted to them marked "not signed in yet"."""
+    import re
+
+    from tests.conftest import auth
+    from tests.ui.pages import text_of
+
+    org = await api.managed_organisation("alice")
+    alice = person()
+    await alice.sign_in("alice")
+    form = await alice.get(f"/organisations/{org['id']}/people/new")
+    assert form.status_code == 200 and "National number (NISS/SSIN)" in form.text
+    refused = await alice.post(f"/organisations/{org['id']}/people", {"national_number": "85073003329", "display_name": "Jan Peeters", "email": "jan@azsintjan.be"})
+    assert refused.status_code == 422
+    assert 'id="national_number-error"' in refused.text and "Jan Peeters" in refused.text  # kept what was typed
+    done = await alice.post(f"/organisations/{org['id']}/people", {"national_number": JAN, "display_name": "Jan Peeters", "email": "jan@azsintjan.be"})
+    assert done.status_code == 303, done.text
+    shown = await alice.follow(done)
+    assert "The person was registered." in text_of(shown.text) and JAN not in shown.text
+    found = (await api.get("/v1/people", "alice", params={"q": "Jan"})).json()["items"]
+    assert [(p["display_name"], p["signed_in"]) for p in found] == [("Jan Peeters", False)]
+    granted = await api.post("/v1/assignments", "alice", json={"user_id": found[0]["id"], "organisation_id": org["id"], "application": "hd4dp2", "register": "HDBP0147", "profile": {"role": "local_study_lead"}})
+    assert granted.status_code == 201 and granted.json()["user"]["signed_in"] is False
+    page = await alice.get(f"/organisations/{org['id']}")
+    assert re.search(r"Jan Peeters\s*<span class=\"status status-pending\">not signed in yet</span>", page.text)
+    # carol is no access manager here: the form is not hers
+    carol = person()
+    await carol.sign_in("carol")
+    assert (await carol.get(f"/organisations/{org['id']}/people/new")).status_code == 403
+    # Jan signs in: linked, the mark is gone
+    assert (await api.client.get("/v1/me", headers=auth("jan", national_number=JAN, name="Jan Peeters"))).json()["id"] == found[0]["id"]
+    assert "not signed in yet" not in (await alice.get(f"/organisations/{org['id']}")).text

@@ -4,6 +4,9 @@ two words or more that the language translates differently)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import re
 from typing import Any
 
@@ -65,6 +68,8 @@ def every_page(browser: Any, eam: EamServer, language: str, width: int) -> None:
             (f"/organisations/{organisation}/assignments/{assignment}", "assignment"),
             (f"/organisations/{organisation}/grant", "grant"),
             (f"/organisations/{organisation}/access-managers", "access-managers"),
+            (f"/organisations/{organisation}/people/new", "register-person"),
+            ("/imports", "import-form"),
             ("/audit", "audit"),
             ("/registers", "registers"),
             ("/registers/HDBP0031", "register"),
@@ -74,6 +79,17 @@ def every_page(browser: Any, eam: EamServer, language: str, width: int) -> None:
         ]:
             visitor.goto(path)
             in_language(visitor, language, name, english)
+        # the import wizard: preview, progress and receipt, in the language
+        visitor.goto("/imports")
+        upload = Path(tempfile.mkdtemp()) / "people.csv"
+        upload.write_text("first_name;last_name;email;ssin;org_nihdi;role\r\nJan;Peeters;jan@azsintjan.be;85073003328;71000436;default\r\n", encoding="utf-8")
+        page.locator("#file").set_input_files(str(upload))
+        with page.expect_navigation():
+            page.locator("form[action='/imports/preview'] button[type=submit]").click()
+        in_language(visitor, language, "import-preview", english)
+        with page.expect_navigation(url=re.compile(r"/imports/[0-9a-f-]{36}")):
+            page.locator("form[action='/imports'] button[type=submit]").click()
+        in_language(visitor, language, "import-receipt", english)
         expect(page.get_by_role("button", name=change_language)).to_be_visible()
         with page.expect_navigation():
             page.get_by_role("button", name=sign_out).click()
