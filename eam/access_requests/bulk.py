@@ -19,7 +19,7 @@ import msgspec
 from eam.access_requests import workflow
 from eam.access_requests.schemas import AccessRequestOut, ApproveIn, Comment, Reason, RejectIn
 from eam.core.context import Context
-from eam.core.database import savepoint
+from eam.core.bulk import each_on_its_own
 from eam.core.errors import EAMError, FieldError, Forbidden, ItemProblem, ValidationFailed
 
 #: Requests one call may decide.
@@ -84,15 +84,13 @@ async def _each(
     action = "approve" if outcome == "approved" else "reject"
     if ctx.organisations_allowing("access_request", action) == []:
         raise Forbidden(f"not allowed to {action} access requests in any organisation")
-    items: list[DecisionOut] = []
-    for request_id in dict.fromkeys(ids):
-        try:
-            async with savepoint(ctx.session):
-                decided = await decide(request_id)
-            items.append(DecisionOut(request_id, outcome, request=workflow.request_out(decided, ctx.now)))
-        except EAMError as exc:
-            problem = ItemProblem.of(exc)
-            items.append(DecisionOut(request_id, "failed", request=await _readable(ctx, request_id), problem=problem))
+    results = await each_on_its_own(ctx.session, ids, decide)
+    items = [
+        DecisionOut(result.id, outcome, request=workflow.request_out(result.done, ctx.now))
+        if result.problem is None
+        else DecisionOut(result.id, "failed", request=await _readable(ctx, result.id), problem=result.problem)
+        for result in results
+    ]
     failed = sum(item.outcome == "failed" for item in items)
     return DecisionsOut(items=items, succeeded=len(items) - failed, failed=failed)
 

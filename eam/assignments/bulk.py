@@ -17,7 +17,7 @@ import msgspec
 from eam.assignments import service
 from eam.assignments.schemas import AssignmentOut, Reason, RevokeIn
 from eam.core.context import Context
-from eam.core.database import savepoint
+from eam.core.bulk import each_on_its_own
 from eam.core.errors import EAMError, FieldError, Forbidden, ItemProblem, ValidationFailed
 
 #: Assignments one call may revoke.
@@ -56,14 +56,13 @@ async def revoke_many(ctx: Context, data: RevocationsIn) -> RevocationsOut:
     if ctx.organisations_allowing("assignment", "revoke") == []:
         raise Forbidden("not allowed to revoke assignments in any organisation")
     reason = RevokeIn(reason=data.reason)
-    items: list[RevocationOut] = []
-    for assignment_id in dict.fromkeys(data.ids):
-        try:
-            async with savepoint(ctx.session):
-                revoked = await service.revoke(ctx, assignment_id, reason)
-            items.append(RevocationOut(assignment_id, "revoked", assignment=service.assignment_out(revoked, ctx.now)))
-        except EAMError as exc:
-            items.append(RevocationOut(assignment_id, "failed", assignment=await _readable(ctx, assignment_id), problem=ItemProblem.of(exc)))
+    results = await each_on_its_own(ctx.session, data.ids, lambda assignment_id: service.revoke(ctx, assignment_id, reason))
+    items = [
+        RevocationOut(result.id, "revoked", assignment=service.assignment_out(result.done, ctx.now))
+        if result.problem is None
+        else RevocationOut(result.id, "failed", assignment=await _readable(ctx, result.id), problem=result.problem)
+        for result in results
+    ]
     failed = sum(item.outcome == "failed" for item in items)
     return RevocationsOut(items=items, succeeded=len(items) - failed, failed=failed)
 

@@ -4,9 +4,10 @@
    without a register column (today's accounts files), the register of every line.
 2. Preview: the dry run's receipt, line by line. The page carries the file itself (base64) and
    its digest to the confirmation, so what is applied is exactly what was previewed.
-3. Confirm: applied all or nothing (:func:`eam.imports.service.run_import`); the receipt page
-   follows, with its CSV download. A line in error (or one that became so since the preview)
-   applies nothing and shows the preview again.
+3. Confirm: applied all or nothing (:func:`eam.imports.service.run_import`). The page is sent as
+   the import goes (the line reached, every 200 steps), then opens the receipt, with its CSV
+   download. A line in error (one that became so since the preview) applies nothing; the page
+   says why and leads back to the upload.
 
 The organisation export (``/organisations/{id}/export.csv``) is here too: the same file the API
 gives, which imports back unchanged.
@@ -26,9 +27,9 @@ from markupsafe import escape
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.response import Redirect, Stream, Template
+from litestar.response import Stream, Template
 
-from eam.core.errors import EAMError, ImportHasErrors
+from eam.core.errors import EAMError
 from eam.http.handler_options import HandlerOptions
 from eam.imports import service
 from eam.imports.exporting import export_organisation, receipt_csv
