@@ -40,7 +40,7 @@ async def test_admin_appoints_the_first_access_manager(api: Api, app: Litestar) 
     body = response.json()
     assert body["organisation_id"] == org["id"]
     assert body["user_id"] == alice
-    assert body["appointed_by"] == {"id": await api.user_id("admin"), "display_name": "admin", "email": None}
+    assert body["appointed_by"] == {"id": await api.user_id("admin"), "display_name": "admin", "email": None, "signed_in": True}
     assert await manager_rows(app) == {("g", f"user:{alice}", "role:access_manager", f"org:{org['id']}")}
     me = (await api.get("/v1/me", "alice")).json()
     assert [o["id"] for o in me["access_manager_of"]] == [org["id"]]

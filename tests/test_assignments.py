@@ -56,7 +56,7 @@ async def test_access_manager_creates_an_assignment_directly(api: Api, app: Lite
     assert body["organisation"]["id"] == org["id"]
     assert (body["application"], body["register"]) == ("healthstat", "HDBP0147")
     assert body["profile"] == {**HOSPITAL, "author_group": None}
-    assert body["created_by"] == {"id": alice, "display_name": "alice", "email": None}
+    assert body["created_by"] == {"id": alice, "display_name": "alice", "email": None, "signed_in": True}
     assert body["request_id"] is None
     assert body["valid_until"] is None
     rows = await casbin_rows(app, "p2")
@@ -243,7 +243,7 @@ async def test_revoke_ends_access_and_is_final(api: Api, app: Litestar, clock: C
     body = revoked.json()
     assert body["status"] == "revoked"
     assert body["revoke_reason"] == "Left the hospital"
-    assert body["revoked_by"] == {"id": alice, "display_name": "alice", "email": None}
+    assert body["revoked_by"] == {"id": alice, "display_name": "alice", "email": None, "signed_in": True}
     # read back: creator (the approver) and revoker by name, joined in the same query
     again = (await api.get(url, "carol")).json()
     assert (again["created_by"]["display_name"], again["revoked_by"]["display_name"]) == ("alice", "alice")
