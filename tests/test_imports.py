@@ -145,3 +145,62 @@ async def test_export_imports_back_unchanged_and_neutralises_formulas(api: Api) 
     assert back.status_code == 201, back.text
     assert {line["outcome"] for line in back.json()["lines"]} == {"unchanged"}
     assert back.json()["summary"]["unchanged"] == len(exported.text.strip().splitlines()) - 1
+
+
+async def test_users_file_appoints_access_managers_and_never_removes_one(api: Api) -> None:
+    org = await api.managed_organisation("alice")
+    text = (
+        "first_name,last_name,email,ssin,org_nihdi,role\n"
+        f"Jan,Peeters,jan.peeters@azsintjan.be,{JAN},71000436,access_manager\n"
+        f"Lies,Maes,lies.maes@azsintjan.be,{LIES},71000436,default\n"
+    )
+    applied = await upload(api, text)
+    assert outcomes(applied.json()) == [(2, "created"), (3, "created")]
+    managers = (await api.get(f"/v1/organisations/{org['id']}/access-managers", "alice")).json()["items"]
+    assert sorted(m["display_name"] for m in managers) == ["Jan Peeters", "alice"]
+    # Jan as "default" now: an import never removes an access manager
+    demoted = await upload(api, text.replace("access_manager\n", "default\n"), dry_run=True)
+    assert outcomes(demoted.json()) == [(2, "unchanged"), (3, "unchanged")]
+
+
+async def test_what_a_line_may_not_do(api: Api) -> None:
+    await api.managed_organisation("alice")
+    await api.managed_organisation("bob", name="UZ Leuven", nihdi="71000931")
+    carol = await api.user_id("carol")
+    text = (
+        "first_name,last_name,email,ssin,org_nihdi,app,role,authorgroup,register,valid_until,person_id\n"
+        f"Jan,Peeters,jan@azsintjan.be,{JAN},71000931,hd4dp2,1,,HDBP0147,,\n"  # bob's organisation
+        f"Lies,Maes,lies@azsintjan.be,{LIES},71000436,hd4dp2,1,,HDBP0147,2001-01-01,\n"  # ends in the past
+        f"Piet,Claes,piet@azsintjan.be,{PIET},71000436,hd4dp2,1,,HDBP0147,,\n"
+        f"Piet,Claes,piet@azsintjan.be,{PIET},71000436,hd4dp2,2,,HDBP0147,,\n"  # the same access otherwise
+        f"Ann,Smet,ann@azsintjan.be,,71000436,hd4dp2,1,,HDBP0147,,{carol}\n"  # carol is no one of alice's
+        f"Tom,Wouters,tom@azsintjan.be,{nn('770707')},71000436,hd4dp2,1,,HDBP0211,,\n"  # not in hd4dp2
+    )
+    receipt = (await upload(api, text, dry_run=True, mode="pre_approved")).json()
+    assert outcomes(receipt) == [(2, "error"), (3, "error"), (4, "created"), (5, "error"), (6, "error"), (7, "error")]
+    assert "not an access manager of UZ Leuven" in problems(receipt, 2)["org_nihdi"]
+    assert problems(receipt, 3)["valid_until"] == "lies in the past"
+    assert "line 4" in problems(receipt, 5)["role"]
+    assert set(problems(receipt, 6)) == {"person_id"}
+    assert "only in healthstat" in problems(receipt, 7)["register"]
+
+
+async def test_a_pending_request_is_decided_before_an_import_changes_that_access(api: Api) -> None:
+    org = await api.managed_organisation("alice")
+    await api.appoint(org["id"], "bob")
+    text = f"first_name,last_name,email,ssin,org_nihdi,app,role,authorgroup,register\nJan,Peeters,jan@azsintjan.be,{JAN},71000436,hd4dp2,1,,HDBP0147\n"
+    assert (await upload(api, text)).status_code == 201  # a pending request for Jan
+    other = (await upload(api, text.replace("hd4dp2,1,", "hd4dp2,2,"), dry_run=True)).json()
+    assert outcomes(other) == [(2, "error")] and "pending" in problems(other, 2)["role"]
+    pre = (await upload(api, text, dry_run=True, mode="pre_approved")).json()
+    assert outcomes(pre) == [(2, "error")]
+
+
+async def test_size_and_line_limits(api: Api, settings: Any) -> None:
+    await api.managed_organisation("alice")
+    header = "first_name,last_name,email,ssin,org_nihdi,role\n"
+    line = f"Jan,Peeters,jan@azsintjan.be,{JAN},71000436,default\n"
+    too_many = header + line * (settings.import_max_lines + 1)
+    assert_problem(await upload(api, too_many, dry_run=True), 422, "validation-error")
+    too_big = header + "x" * settings.import_max_bytes
+    assert_problem(await upload(api, too_big, dry_run=True), 413, "payload-too-large")
