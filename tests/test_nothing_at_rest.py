@@ -42,6 +42,8 @@ from tests.test_service_tokens import _sql
 
 CAROL_NN = "85073003328"  # niss-1 of the test provider, signed in as a browser
 DIRK_NN = "90020199784"  # niss-2, signed in with the provider's tokens as bearer
+IMPORTED_NN = "90020112305"  # a person an access manager imported before their first sign-in
+REGISTERED_NN = "72010112308"  # one registered by hand, in the usual dotted format
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +149,21 @@ async def _sign_in_every_way(browser: httpx.AsyncClient, op: OidcProvider) -> di
         f"{EAM}/v1/service-clients", json={"name": "portal", "audiences": ["healthstat"]}, headers=auth("admin")
     )
     assert client.status_code == 201, client.text
+    # people registered before they sign in: by a CSV import (its receipt kept) and by hand
+    org = await browser.post(f"{EAM}/v1/organisations", json={"name": "AZ Groeninge", "nihdi": "71000535"}, headers=auth("admin"))
+    assert org.status_code == 201, org.text
+    imported = await browser.post(
+        f"{EAM}/v1/imports",
+        content=f"first_name;last_name;email;ssin;org_nihdi;role\r\nLies;Maes;lies@groeninge.be;{IMPORTED_NN};71000535;default\r\n".encode(),
+        headers={**auth("admin"), "Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 201, imported.text
+    registered = await browser.post(
+        f"{EAM}/v1/organisations/{org.json()['id']}/people",
+        json={"national_number": "72.01.01-123.08", "display_name": "Piet Claes", "email": "piet@groeninge.be"},
+        headers=auth("admin"),
+    )
+    assert registered.status_code == 201, registered.text
     return {
         "cookie": cookie,
         "provider_tokens": [tokens["id_token"], tokens["access_token"]],
@@ -165,7 +182,7 @@ async def test_after_a_real_sign_in_no_stored_value_holds_a_national_number_or_w
     assert len(stored[("browser_sessions", "token_hash")]) == 1 and len(stored[("login_attempts", "provider")]) == 1
 
     # 1. No national number, in any format, decoded or not; no unkeyed digest of one.
-    for national_number in (CAROL_NN, DIRK_NN):
+    for national_number in (CAROL_NN, DIRK_NN, IMPORTED_NN, REGISTERED_NN):
         patterns = [digit_pattern(national_number), *(re.compile(re.escape(f)) for f in formats(national_number))]
         digests = unkeyed_digests(national_number)
         for (table, column), values in stored.items():
@@ -174,7 +191,7 @@ async def test_after_a_real_sign_in_no_stored_value_holds_a_national_number_or_w
                     assert text_value.lower() not in digests, f"{table}.{column} holds an unkeyed digest of a national number"
                     for view in views(text_value):
                         assert not any(p.search(view) for p in patterns), f"{table}.{column} holds a national number: {view[:200]!r}"
-    keyed = {national_number_hash(DEV_NATIONAL_NUMBER_KEY, n) for n in (CAROL_NN, DIRK_NN)}
+    keyed = {national_number_hash(DEV_NATIONAL_NUMBER_KEY, n) for n in (CAROL_NN, DIRK_NN, IMPORTED_NN, REGISTERED_NN)}
     assert keyed <= set(stored[("users", "national_number_hash")]), "the keyed hash is what stands for them"
 
     # 2. No secret that was handed out is stored as such, nor anything that contains one.
