@@ -204,3 +204,14 @@ async def test_size_and_line_limits(api: Api, settings: Any) -> None:
     assert_problem(await upload(api, too_many, dry_run=True), 422, "validation-error")
     too_big = header + "x" * settings.import_max_bytes
     assert_problem(await upload(api, too_big, dry_run=True), 413, "payload-too-large")
+
+
+async def test_the_example_files_of_the_readme_import_as_described(api: Api) -> None:
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    await api.managed_organisation("alice")
+    users = await upload(api, (examples / "users.csv").read_bytes(), dry_run=True)
+    assert outcomes(users.json()) == [(2, "created"), (3, "created")]
+    accounts = await upload(api, (examples / "accounts.csv").read_bytes(), dry_run=True, register="HDBP0147")
+    assert outcomes(accounts.json()) == [(2, "created"), (3, "created"), (4, "created")]
