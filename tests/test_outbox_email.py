@@ -13,7 +13,6 @@ from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
@@ -23,7 +22,7 @@ from eam.access_requests.schemas import RejectIn
 from eam.access_requests.workflow import reject
 from eam.app import create_app
 from eam.core.context import system_context
-from eam.core.settings import Settings
+from eam.core.settings import Settings, SettingsError
 from eam.notifications.mail import build_message, render
 from eam.notifications.smtp import SmtpMailer
 from eam.outbox.models import OutboxMessage
@@ -312,3 +311,43 @@ def test_user_text_cannot_inject_headers() -> None:
     assert message["Bcc"] is None
     parsed = email.message_from_bytes(message.as_bytes(), policy=default)
     assert parsed["Bcc"] is None and parsed["Subject"] == "Hello Bcc: evil@example.org"
+
+
+async def test_the_app_delivers_by_itself_when_smtp_is_configured(database_url: str, smtp: tuple[Inbox, int], clock: Clock) -> None:
+    inbox, port = smtp
+    app = create_app(mail_settings(database_url, port, outbox_poll_seconds=0.05), clock=clock, run_housekeeping=True)
+    async with serve_in_process(app) as http:
+        await submitted_request(Api(http))
+        for _ in range(200):
+            if len(inbox.messages) == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org", "bob@example.org"]
+
+
+def test_smtp_and_outbox_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "EAM_SMTP_URL": "smtps://mail.example.org",
+            "EAM_SMTP_FROM": "EAM <noreply@example.org>",
+            "EAM_OUTBOX_MAX_ATTEMPTS": "5",
+            "EAM_OUTBOX_BACKOFF_SECONDS": "10",
+            "EAM_OUTBOX_BACKOFF_MAX_SECONDS": "100",
+            "EAM_OUTBOX_LEASE_SECONDS": "60",
+        }
+    )
+    assert (settings.outbox_max_attempts, settings.outbox_backoff_seconds, settings.outbox_backoff_max_seconds) == (5, 10.0, 100.0)
+    mailer = SmtpMailer.from_settings(settings)
+    assert (mailer.host, mailer.port, mailer.use_tls, mailer.start_tls, mailer.sender) == ("mail.example.org", 465, True, False, "EAM <noreply@example.org>")
+    starttls = SmtpMailer.from_settings(Settings.from_env({"EAM_SMTP_URL": "smtp://mail.example.org:587?starttls=true"}))
+    assert (starttls.port, starttls.use_tls, starttls.start_tls) == (587, False, True)
+    for environ, named in (
+        ({"EAM_SMTP_URL": "http://mail.example.org"}, "EAM_SMTP_URL"),
+        ({"EAM_SMTP_FROM": "no address"}, "EAM_SMTP_FROM"),
+        ({"EAM_OUTBOX_MAX_ATTEMPTS": "0"}, "EAM_OUTBOX_MAX_ATTEMPTS"),
+        ({"EAM_OUTBOX_BACKOFF_SECONDS": "soon"}, "EAM_OUTBOX_BACKOFF_SECONDS"),
+        ({"EAM_OUTBOX_BACKOFF_SECONDS": "600", "EAM_OUTBOX_BACKOFF_MAX_SECONDS": "60"}, "EAM_OUTBOX_BACKOFF_SECONDS"),
+        ({"EAM_OUTBOX_LEASE_SECONDS": "5"}, "EAM_OUTBOX_LEASE_SECONDS"),
+    ):
+        with pytest.raises(SettingsError, match=named):
+            Settings.from_env(environ)

@@ -64,7 +64,7 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     workers retrying after one outage spread out)."""
     state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
     state.attempt_number = attempts
-    wait = wait_random_exponential(multiplier=settings.outbox_backoff_seconds / 2, max=settings.outbox_backoff_max_seconds)
+    wait = wait_random_exponential(multiplier=settings.outbox_backoff_seconds, max=settings.outbox_backoff_max_seconds)
     return float(wait(state))
 
 
