@@ -38,6 +38,8 @@ from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
 from eam.imports.routes import ExportController, ImportController
 from eam.jobs import ensure_signing_key, run_periodically
+from eam.notifications.smtp import SmtpMailer
+from eam.outbox.jobs import run_outbox
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
 from eam.authz.vocabulary import defined_scopes
@@ -116,10 +118,13 @@ def create_app(
             task = asyncio.create_task(
                 run_periodically(app.state.services, settings.expiry_sweep_seconds)
             )
+        outbox_task = None
+        if run_housekeeping and settings.smtp_url is not None:
+            outbox_task = asyncio.create_task(run_outbox(app.state.services, SmtpMailer.from_settings(settings)))
         try:
             yield
         finally:
-            for running in (task, sync_task):
+            for running in (task, outbox_task, sync_task):
                 if running is not None:
                     running.cancel()
                     await asyncio.wait({running}, timeout=10)  # a background task never holds up shutdown

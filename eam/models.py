@@ -12,6 +12,7 @@ from eam.core.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.imports.models import Import
 from eam.organisations.models import Organisation
+from eam.outbox.models import OutboxMessage
 from eam.service_clients.models import ServiceClient
 from eam.signing_keys.models import SigningKey
 from eam.users.models import Membership, User
@@ -29,6 +30,7 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Organisation",
+    "OutboxMessage",
     "PlatformAuditor",
     "PolicyChange",
     "PolicyVersion",

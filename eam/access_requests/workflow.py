@@ -25,6 +25,7 @@ from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import Profile, profile_of
 from eam.core.errors import AlreadyAssigned, AssignmentNotActive, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
+from eam.notifications.access_requests import request_decided, request_submitted
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
@@ -169,7 +170,8 @@ async def _add_pending(
     requester_id: uuid.UUID | None = None,
 ) -> AccessRequest:
     """Record a pending request by the caller, or by the caller for ``requester_id`` (audited as
-    submitted); it expires unless decided."""
+    submitted); it expires unless decided. The organisation's access managers are mailed (the
+    outbox rows commit with the request)."""
     request = AccessRequest(
         requester_id=requester_id or ctx.user.id,
         submitted_by=ctx.user.id if requester_id not in (None, ctx.user.id) else None,
@@ -189,6 +191,7 @@ async def _add_pending(
     ctx.session.add(request)
     await ctx.session.flush()
     ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
+    await request_submitted(ctx, request, org)
     return request
 
 
@@ -290,6 +293,8 @@ async def _decide(
             current_status=request.effective_status(ctx.now),
         )
     ctx.audit.record(f"access_request.{new_status}", target_type="access_request", target_id=decided.id, organisation_id=decided.organisation_id, before=before, after=decided.snapshot())
+    if new_status in (RequestStatus.APPROVED, RequestStatus.REJECTED):
+        await request_decided(ctx, decided, row[1], row[2])
     return decided, row[1], row[2], ctx.user
 
 

@@ -94,6 +94,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     #: Redis for state shared by every worker and node (rate-limit counts); unset: per process.
     redis_url: str | None = None
+    #: Outgoing e-mail (``EAM_SMTP_URL``: ``smtp://[user:password@]host[:port][?starttls=true]`` or
+    #: ``smtps://`` for implicit TLS); unset: no e-mail is written to the outbox or sent.
+    smtp_url: str | None = None
+    #: The sender address of every e-mail (``EAM_SMTP_FROM``).
+    smtp_from: str = "EAM <eam@localhost>"
+    #: Seconds an SMTP conversation may take before the attempt counts as failed.
+    smtp_timeout_seconds: float = 10.0
+    #: Outbox delivery: attempts before a row is dead-lettered, the first retry delay and the
+    #: longest one (exponential backoff with full jitter), a claim's lease and the poll interval.
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 30.0
+    outbox_backoff_max_seconds: float = 3600.0
+    outbox_lease_seconds: float = 120.0
+    outbox_poll_seconds: float = 2.0
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -131,6 +145,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def permissions_file(self) -> Path:
         return self.policies_dir / "permissions.csv"
 
+    def _check_outbox(self) -> None:
+        if self.smtp_url is not None:
+            parsed = urlsplit(self.smtp_url)
+            if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+                raise SettingsError("EAM_SMTP_URL must be an smtp:// or smtps:// URL with a host")
+            try:
+                parsed.port
+            except ValueError:
+                raise SettingsError("EAM_SMTP_URL has an invalid port") from None
+        if "@" not in self.smtp_from or any(char in self.smtp_from for char in "\r\n"):
+            raise SettingsError("EAM_SMTP_FROM must be one e-mail address (optionally with a display name)")
+        if not 1 <= self.outbox_max_attempts <= 100:
+            raise SettingsError("EAM_OUTBOX_MAX_ATTEMPTS must be between 1 and 100")
+        if not 0 < self.outbox_backoff_seconds <= self.outbox_backoff_max_seconds <= 7 * 24 * 3600:
+            raise SettingsError("EAM_OUTBOX_BACKOFF_SECONDS must be above 0 and at most EAM_OUTBOX_BACKOFF_MAX_SECONDS (at most a week)")
+        if not 1 <= self.outbox_lease_seconds <= 3600 or not self.smtp_timeout_seconds < self.outbox_lease_seconds:
+            raise SettingsError("EAM_OUTBOX_LEASE_SECONDS must be between 1 and 3600 and longer than EAM_SMTP_TIMEOUT_SECONDS")
+        if not 0.01 <= self.outbox_poll_seconds <= 600:
+            raise SettingsError("EAM_OUTBOX_POLL_SECONDS must be between 0.01 and 600")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``EAM_*`` variables; unset variables keep their defaults."""
@@ -167,6 +201,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_RATE_LIMIT_SIGN_IN_PER_MINUTE": "rate_limit_sign_in_per_minute",
             "EAM_RATE_LIMIT_TOKENS_PER_MINUTE": "rate_limit_tokens_per_minute",
             "EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE": "rate_limit_introspection_per_minute",
+            "EAM_OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
         }
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset
@@ -207,6 +242,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 values["policy_poll_seconds"] = float(environ["EAM_POLICY_POLL_SECONDS"])
             except ValueError:
                 raise SettingsError("EAM_POLICY_POLL_SECONDS must be a number") from None
+        for var, field in (
+            ("EAM_SMTP_TIMEOUT_SECONDS", "smtp_timeout_seconds"),
+            ("EAM_OUTBOX_BACKOFF_SECONDS", "outbox_backoff_seconds"),
+            ("EAM_OUTBOX_BACKOFF_MAX_SECONDS", "outbox_backoff_max_seconds"),
+            ("EAM_OUTBOX_LEASE_SECONDS", "outbox_lease_seconds"),
+            ("EAM_OUTBOX_POLL_SECONDS", "outbox_poll_seconds"),
+        ):
+            if var in environ:
+                try:
+                    values[field] = float(environ[var])
+                except ValueError:
+                    raise SettingsError(f"{var} must be a number") from None
+        if environ.get("EAM_SMTP_URL", "").strip():
+            values["smtp_url"] = environ["EAM_SMTP_URL"].strip()
+        if environ.get("EAM_SMTP_FROM", "").strip():
+            values["smtp_from"] = environ["EAM_SMTP_FROM"].strip()
         if "EAM_DEV_TOKEN_SECRET" in environ:
             values["dev_token_secret"] = environ["EAM_DEV_TOKEN_SECRET"] or None
         elif env == "production":
@@ -294,6 +345,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 ) from None
         if self.redis_url is not None and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise SettingsError("EAM_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        self._check_outbox()
         if not self.is_production:
             return
         problems = []

@@ -1,0 +1,1 @@
+"""Notifications: e-mails rendered in the recipient's language and written to the outbox."""

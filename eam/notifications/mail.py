@@ -1,0 +1,89 @@
+"""E-mail messages: rendered from templates in English, Dutch or French, built by the stdlib.
+
+The mail strings have a catalogue of their own (``eam/notifications/locales/<lang>/LC_MESSAGES/
+mail.po``, extracted with ``eam/notifications/babel.cfg``), read with Babel as the pages read
+theirs: mail is domain code and never imports the web pages (``eam.ui``). English is the source
+language. Nothing records a person's language yet, so every recipient gets English for now;
+:func:`render` takes the language so that a stored preference can be passed in later.
+
+The HTML part is autoescaped (a name or justification typed by a user is text, never markup);
+headers are built by :mod:`email` (policy ``SMTP``), which refuses line breaks in a header, and
+the subject has control characters replaced first, so user text cannot add a header.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+LANGUAGES = ("en", "nl", "fr")
+DEFAULT_LANGUAGE = "en"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@functools.cache
+def translations(language: str) -> NullTranslations:
+    po = LOCALES_DIR / language / "LC_MESSAGES" / "mail.po"
+    if language == DEFAULT_LANGUAGE or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as source:
+        catalogue = read_po(source, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(fp=compiled)
+
+
+@functools.cache
+def _environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def render(template: str, language: str, **values: Any) -> dict[str, str]:
+    """The subject, plain text and HTML of ``template`` (``<template>.subject.txt``, ``.txt``, ``.html``)."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    env = _environment(language)
+    values = {**values, "language": language}
+    subject = env.get_template(f"{template}.subject.txt").render(**values)
+    text = env.get_template(f"{template}.txt").render(**values)
+    html = env.get_template(f"{template}.html").render(**values)
+    return {"subject": one_line(subject), "text": text, "html": html, "language": language}
+
+
+def one_line(text: str) -> str:
+    """A header value: control characters (line breaks included) become one space."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def build_message(sender: str, recipient: str, payload: dict[str, str]) -> EmailMessage:
+    """A ``multipart/alternative`` message: plain text, then the HTML alternative."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = one_line(payload["subject"])
+    message["Content-Language"] = payload.get("language", DEFAULT_LANGUAGE)
+    message.set_content(payload["text"])
+    message.add_alternative(payload["html"], subtype="html")
+    return message
