@@ -168,10 +168,12 @@ async def _add_pending(
     valid_until: dt.datetime | None,
     changes: uuid.UUID | None = None,
     requester_id: uuid.UUID | None = None,
+    notify: bool = True,
 ) -> AccessRequest:
     """Record a pending request by the caller, or by the caller for ``requester_id`` (audited as
     submitted); it expires unless decided. The organisation's access managers are mailed (the
-    outbox rows commit with the request)."""
+    outbox rows commit with the request) unless ``notify`` is False (an import's requests: one
+    mail per line would flood them; they find them in the inbox)."""
     request = AccessRequest(
         requester_id=requester_id or ctx.user.id,
         submitted_by=ctx.user.id if requester_id not in (None, ctx.user.id) else None,
@@ -191,7 +193,8 @@ async def _add_pending(
     ctx.session.add(request)
     await ctx.session.flush()
     ctx.audit.record("access_request.submitted", target_type="access_request", target_id=request.id, organisation_id=org.id, after=request.snapshot())
-    await request_submitted(ctx, request, org)
+    if notify:
+        await request_submitted(ctx, request, org)
     return request
 
 
@@ -210,7 +213,7 @@ async def submit_for(
     it waits for a decision like any request, and four-eyes keeps its submitter from deciding it.
     The caller checked the rules a request is held to (the import's plan does, for every line)."""
     ctx.require(org_domain(org.id), "person", "register")
-    return await _add_pending(ctx, org, application, register, profile, justification, valid_until, changes, requester_id=requester_id)
+    return await _add_pending(ctx, org, application, register, profile, justification, valid_until, changes, requester_id=requester_id, notify=False)
 
 
 async def _refuse_pending_duplicate(ctx: Context, org: Organisation, application: str, register: str) -> None:
