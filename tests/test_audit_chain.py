@@ -115,6 +115,23 @@ async def test_a_bulk_decision_writes_its_events_once_despite_its_savepoints(api
     assert len({(row.action, row.target_id) for row in rows}) == len(rows)
 
 
+async def test_demo_data_at_scale_extends_the_chain(api: Api, app: Litestar, settings: Any, clock: Clock) -> None:
+    """The seed writes its events in bulk (COPY on PostgreSQL), chained in the batches it prepares,
+    after the events already there, and its own summary event after them at commit."""
+    from eam.catalogue.loader import load_catalogue_file
+    from eam.catalogue.service import Catalogue
+    from eam.seed.run import scale_demo_data
+
+    await api.managed_organisation()
+    before = len(await stored(app))
+    await scale_demo_data(app.state.sessionmaker, settings, Catalogue(load_catalogue_file(settings.catalogue_file)), scale=300, seed=5, clock=clock)
+    await api.post("/v1/organisations", json={"name": "UZ Leuven", "nihdi": "71000931"})
+    rows = await stored(app)
+    assert len(rows) > before + 300
+    assert_chain_is_whole(rows)
+    assert [row.action for row in rows[-2:]] == ["demo_data.scaled", "organisation.created"]
+
+
 def _expected_line(row: Any, problem: str) -> str:
     return f"audit chain BROKEN at event {row.id} ({row.action}, {instant(row.occurred_at)}): {problem}"
 

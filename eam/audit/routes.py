@@ -33,7 +33,12 @@ EXPORT_DESCRIPTION = (
 
 
 class AuditController(Controller):
-    """Read-only by design: no route updates or deletes an event (and the database refuses to)."""
+    """Read-only by design: no route updates or deletes an event (and the database refuses to).
+
+    The list and the export declare the same filters each: as a Litestar dependency, they would
+    be validated while the caller's transaction is being opened beside them, and a refused value
+    would cancel that half-opened transaction and leak its connection.
+    """
 
     path = "/v1/audit-events"
     tags = ["Audit"]

@@ -40,6 +40,9 @@ def _write_recorded(session: Session) -> None:
         return  # a SAVEPOINT is released: its events are written with the transaction's
     events = session.info.pop(RECORDED, None)
     if events:
+        # The transaction's other writes first: once it holds the chain's lock it only inserts
+        # the events and commits, so it never waits for a row lock while others queue behind it.
+        session.flush()
         link(events, *head(session))
         # Core, not the ORM: nothing reads the rows back (no RETURNING of their ids).
         session.execute(insert(AuditEvent.__table__), events)

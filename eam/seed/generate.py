@@ -20,9 +20,9 @@ import msgspec
 from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import national_number_hash
 from eam.authz.models import RULE_COLUMNS
-from eam.core.audit_chain import FIELDS as CHAINED_FIELDS
 from eam.authz.policy_store import row_fields
 from eam.authz.vocabulary import Rule, access_manager_rule
+from eam.core.audit_chain import FIELDS as CHAINED_FIELDS
 from eam.organisations.models import Organisation
 from eam.organisations.search import search_key
 from eam.seed import names

@@ -26,11 +26,10 @@ import time
 from collections import Counter
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-import msgspec
 
 from eam.core.audit_chain import event_hash, head
 from eam.models import Base
