@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
 from eam.access_requests.routes import AccessRequestController
-from eam.assignments.routes import AssignmentController, HoldersController, RegisterRecordController
+from eam.assignments.routes import AssignmentController, HoldersController, RegisterRecordController, SeparationOfDutiesController
 from eam.auditors.routes import AuditorController, PlatformAuditorController
 from eam.audit.routes import AuditController
 from eam.auth.dev_tokens import DevTokenSource
@@ -158,6 +158,7 @@ def create_app(
             AccessRequestController,
             AssignmentController,
             HoldersController,
+            SeparationOfDutiesController,
             RegisterRecordController,
             AuditController,
             GrantTokenController,

@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import bulk, history, holder_counts, holders, service
+from eam.assignments import bulk, duties, history, holder_counts, holders, service
 from eam.assignments.bulk import RevocationsIn, RevocationsOut
 from eam.assignments.holder_counts import OrganisationHolders, RegisterDetail
 from eam.assignments.holders import HolderOut
@@ -123,4 +123,19 @@ class HoldersController(Controller):
         cursor: Cursor = None,
     ) -> Page[HolderOut]:
         items, next_cursor = await holders.holders(ctx, code, as_of, limit, cursor)
+        return Page(items=items, next_cursor=next_cursor)
+
+
+class SeparationOfDutiesController(Controller):
+    path = "/v1/separation-of-duties"
+    tags = ["Assignments"]
+
+    @get(
+        "/violations",
+        operation_id="listSeparationOfDutiesViolations",
+        summary="People who hold profiles that a separation-of-duties rule declares incompatible, now (organisations where you manage access)",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
+    async def list_violations(self, ctx: Context, limit: Limit = 50, cursor: Cursor = None) -> Page[duties.Violation]:
+        items, next_cursor = await duties.violations(ctx, limit, cursor)
         return Page(items=items, next_cursor=next_cursor)

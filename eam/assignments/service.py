@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.orm import aliased
 
+from eam.assignments import duties
 from eam.assignments.models import Assignment, is_active, is_live, new_id
 from eam.core.enums import AssignmentStatus
 
@@ -129,19 +130,25 @@ async def grant(
     origin: dict[str, str] | None = None,
     known_unheld: bool = False,
 ) -> Assignment:
-    """Create an assignment and its policy row; refuse a second live one for the same access.
+    """Create an assignment and its policy row; refuse a second live one for the same access,
+    and a profile that breaks a separation of duties (:mod:`eam.assignments.duties`).
 
     ``assignment_id``: the id to give it, when the caller has already recorded it (an approval
     writes it into the decided request). ``origin``: recorded with the audit event (an import
     that pre-approved it). ``known_unheld``: the caller read in this transaction that no live
     assignment holds this access (an import's plan reads them all at once); the unique index on
-    live assignments still refuses a second one.
+    live assignments still refuses a second one, and the plan has checked the separation of
+    duties against what is held and against the file's other lines.
     """
     existing = None if known_unheld else await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
         raise AlreadyAssigned(
             f"the user already holds {application}/{register} here as {profile_action(existing.role, existing.data_level, existing.author_group)}; change that assignment instead",
             existing=f"/v1/assignments/{existing.id}",
+        )
+    if not known_unheld:
+        await duties.check(
+            ctx, user_id=user_id, organisation_id=organisation_id, application=application, register=register, role=profile.role, data_level=profile.data_level
         )
     assignment = Assignment(
         id=assignment_id or new_id(),
@@ -241,7 +248,8 @@ async def get_assignment(ctx: Context, assignment_id: uuid.UUID, *, for_update: 
 
 
 async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> AssignmentRow:
-    """Change the profile or end date in place: the user keeps access throughout."""
+    """Change the profile or end date in place: the user keeps access throughout. A new profile
+    must not break a separation of duties."""
     row = await get_assignment(ctx, assignment_id, for_update=True)
     assignment = row[0]
     ctx.require_in(assignment.organisation_id, "assignment", "update", owner_id=assignment.user_id)
@@ -250,6 +258,15 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
     before = assignment.snapshot()
     if data.profile is not None:
         spec = ctx.catalogue.resolve_profile(assignment.application, data.profile)
+        await duties.check(
+            ctx,
+            user_id=assignment.user_id,
+            organisation_id=assignment.organisation_id,
+            application=assignment.application,
+            register=assignment.register_code,
+            role=spec.role,
+            data_level=spec.data_level,
+        )
         assignment.role, assignment.data_level = spec.role, spec.data_level
         assignment.author_group = data.profile.author_group
     if data.valid_until is not msgspec.UNSET:

@@ -55,9 +55,25 @@ class RegisterSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     record: RegisterRecord | None = None
 
 
+class DutySeparationSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A ``[[separation_of_duties]]`` rule: no person may hold two of ``profiles`` at once.
+
+    Each profile is written ``application:profile`` (``hd4dp2:local_study_lead``,
+    ``healthstat:sponsor/sponsor``). ``scope`` says which two assignments meet: ``register``
+    (the same register, at any organisations) or ``organisation_register`` (the same register
+    at the same organisation).
+    """
+
+    name: str
+    description: str
+    profiles: tuple[str, ...]
+    scope: Literal["register", "organisation_register"] = "organisation_register"
+
+
 class CatalogueFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     applications: dict[str, ApplicationSpec]
     registers: dict[str, RegisterSpec] = {}
+    separation_of_duties: tuple[DutySeparationSpec, ...] = ()
 
 
 def load_catalogue_file(path: Path) -> CatalogueFile:
@@ -115,6 +131,53 @@ def _check_rules(path: Path, text: str, catalogue: CatalogueFile) -> None:
             if app_code not in catalogue.applications:
                 known = ", ".join(sorted(catalogue.applications))
                 fail(["registers", code, "applications"], f"register {code!r} names unknown application {app_code!r} (known: {known})")
+    _check_duties(path, text, catalogue)
+
+
+def _check_duties(path: Path, text: str, catalogue: CatalogueFile) -> None:
+    """A rule names known profiles, at least two, and can be broken: one person holds at most
+    one profile per application × register at an organisation, so two profiles of one
+    application can only meet across organisations (``scope = "register"``)."""
+    names: set[str] = set()
+    for index, rule in enumerate(catalogue.separation_of_duties):
+        def fail(key: str, message: str) -> None:
+            raise CatalogueError(path, _rule_line(text, index, key), f"separation_of_duties {rule.name!r}: {message}")
+
+        if not NAME.match(rule.name):
+            fail("name", f"the name must match {NAME.pattern}")
+        if rule.name in names:
+            fail("name", "is declared twice")
+        names.add(rule.name)
+        if len(set(rule.profiles)) < 2 or len(set(rule.profiles)) != len(rule.profiles):
+            fail("profiles", "names at least two profiles, each once")
+        applications = []
+        for written in rule.profiles:
+            application, _, key = written.partition(":")
+            spec = catalogue.applications.get(application)
+            if spec is None or key not in {profile.key for profile in spec.profiles}:
+                fail("profiles", f"{written!r} is not an application:profile of the catalogue (e.g. 'hd4dp2:local_study_lead')")
+            applications.append(application)
+        if rule.scope == "organisation_register" and len(set(applications)) < len(applications):
+            fail(
+                "scope",
+                "can never be broken: a person holds one profile per application and register at an "
+                'organisation, so profiles of one application conflict only with scope = "register"',
+            )
+
+
+def _rule_line(text: str, index: int, key: str) -> int | None:
+    """The line of ``key`` in the ``index``-th ``[[separation_of_duties]]`` table (or its header)."""
+    lines = text.splitlines()
+    headers = [number for number, line in enumerate(lines) if re.match(r"^\s*\[\[\s*separation_of_duties\s*\]\]", line)]
+    if index >= len(headers):
+        return None
+    start = headers[index]
+    for offset, line in enumerate(lines[start + 1 :], start=start + 2):
+        if line.lstrip().startswith("["):
+            break
+        if re.match(r"^\s*" + re.escape(key) + r"\s*=", line):
+            return offset
+    return start + 1
 
 
 #: The tables whose keys msgspec writes as ``[...]`` in error paths, and what each entry must be.
@@ -138,6 +201,10 @@ def _error_line(text: str, raw: dict[str, Any], message: str) -> int | None:
             except msgspec.ValidationError:
                 json_path = f".{section}.{key}{json_path[keyed.end():]}"
                 break
+    rule = re.match(r"\.separation_of_duties\[(\d+)\](?:\.(\w+))?", json_path)
+    if rule:
+        unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
+        return _rule_line(text, int(rule.group(1)), rule.group(2) or (unknown.group(1) if unknown else ""))
     profile = re.search(r"\.profiles\[(\d+)\]", json_path)
     if profile:
         array_line = _line_of(text, _path_segments(json_path[: profile.start()] + ".profiles"))

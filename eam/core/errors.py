@@ -121,6 +121,15 @@ class LastAccessManager(Conflict):
     title = "An active organisation needs at least one access manager"
 
 
+class SeparationOfDuties(Conflict):
+    """The access would give a person two profiles that a ``[[separation_of_duties]]`` rule of
+    the catalogue declares incompatible. ``rule`` names the rule, ``conflicting_assignment`` the
+    access already held (or, in an import, ``conflicting_line`` the line that asks for it)."""
+
+    code = "separation-of-duties"
+    title = "The access would break a separation of duties"
+
+
 class AlreadyExists(Conflict):
     code = "already-exists"
     title = "It exists already"

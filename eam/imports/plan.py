@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from eam.assignments.duties import Held, conflict, profile_key, refusal_text
 from eam.auth.identity import national_number_hash
 from eam.authz.guard import own_object
 from eam.authz.vocabulary import org_domain
@@ -105,8 +106,34 @@ class Planner:
         self.managers = set(held.managers)
         #: access key → (line, what it asks) for the lines already planned
         self.asked: dict[tuple[uuid.UUID, object, str, str], tuple[int, AccessAsked]] = {}
+        #: person → (organisation, application, register) → the access a planned line gives them
+        self.giving: dict[object, dict[tuple[uuid.UUID, str, str], Held]] = {}
         self.steps: list[Step] = []
         self.touched: dict[uuid.UUID, Organisation] = {}
+
+    def _duties_kept(self, entry: Entry, person: Person, org: Organisation, asked: AccessAsked) -> bool:
+        """Whether the access a line gives keeps the separation of duties, next to what the
+        person holds and to what the file's earlier lines give them (a line's access replaces
+        the one held for the same organisation × application × register)."""
+        wanted = Held(org.id, asked.application, asked.register, asked.profile.key, f"line {entry.line}")
+        giving = self.giving.setdefault(person.key, {})
+        rules = self.catalogue.file.separation_of_duties
+        if rules:
+            held: dict[tuple[uuid.UUID, str, str], Held] = {}
+            if person.user is not None:
+                for (org_id, user_id, application, register), assignment in self.held.live.items():
+                    if user_id == person.user.id and register == asked.register:
+                        held[(org_id, application, register)] = Held(org_id, application, register, profile_key(assignment.role, assignment.data_level))
+            held.update(giving)
+            found = conflict(rules, wanted, held.values())
+            if found is not None:
+                rule, other = found
+                names = {known.id: known.name for known in self.held.organisations.values()}
+                source = f"asked for on {other.ref}" if other.ref else f"held at {names.get(other.organisation_id, 'another organisation')}"
+                entry.problems.append(FieldError("role", refusal_text(rule, wanted, other, source)))
+                return False
+        giving[(org.id, asked.application, asked.register)] = wanted
+        return True
 
     def plan(self, entries: list[Entry]) -> Plan:
         planned = [self._plan(entry) for entry in entries]
@@ -239,6 +266,8 @@ class Planner:
             return Outcome.ERROR
         if live is not None and asked.valid_until == UNSET:
             asked = replace(asked, valid_until=live.valid_until)  # a change keeps the end date held
+        if not self._duties_kept(entry, person, org, asked):
+            return Outcome.ERROR
         if self.mode == Mode.PRE_APPROVED:
             owned = person.user is not None and person.user.id == self.ctx.user.id
             action = "update" if live is not None else "create"
