@@ -17,7 +17,7 @@ import msgspec
 from eam.catalogue.schemas import ApplicationOut, AuthorGroup, Profile, RegisterOut
 from eam.core.errors import EAMError, ValidationFailed
 from eam.ui.i18n import BRUSSELS
-from eam.ui.messages import FIELD_RULES, PROBLEMS
+from eam.ui.messages import DUTY_RULE, FIELD_RULES, PROBLEMS
 
 Gettext = Callable[..., str]
 T = TypeVar("T")
@@ -154,8 +154,12 @@ class Form:
 
 
 def problem_message(exc: EAMError, gettext: Gettext) -> str:
-    """The person-facing message of a domain error, by its stable problem code."""
-    return message_for(exc.code, exc.status, gettext)
+    """The person-facing message of a domain error, by its stable problem code (and, for a
+    separation of duties, the rule that refused it)."""
+    message = message_for(exc.code, exc.status, gettext)
+    if exc.code == "separation-of-duties" and exc.extensions.get("rule"):
+        message = f"{message} {gettext(DUTY_RULE) % {'rule': exc.extensions['rule']}}"
+    return message
 
 
 def message_for(code: str, status: int, gettext: Gettext) -> str:

@@ -55,10 +55,14 @@ PROBLEMS: dict[str, str] = {
     "organisation-disabled": N_("This organisation is disabled."),
     "last-access-manager": N_("An organisation always keeps at least one access manager."),
     "already-exists": N_("This already exists."),
+    "separation-of-duties": N_("This person would hold two profiles that must be held by different people (separation of duties), because of what they hold already."),
     "no-active-assignment": N_("You hold no active access in this application."),
     "service-unavailable": N_("The service is busy or unavailable. Please try again in a moment."),
     "too-many-requests": N_("Too many attempts. Please wait a minute and try again."),
 }
+
+#: Added to the separation-of-duties message: the catalogue rule that refused it.
+DUTY_RULE = N_("Rule: %(rule)s.")
 
 #: Field problems, by the rule that failed (see :func:`eam.ui.forms.field_message`).
 FIELD_RULES: dict[str, str] = {

@@ -345,3 +345,17 @@ async def test_changes_without_a_csrf_token_are_refused(api: Api, browser: Brows
     forged = await browser.post(f"/organisations/{org}/access-managers/{await api.user_id('alice')}/remove", {"_csrf_token": "forged"}, csrf=False)
     assert forged.status_code == 403
     assert (await api.get(f"/v1/assignments/{held['id']}", "alice")).json()["status"] == "active"
+
+
+async def test_a_grant_breaking_a_separation_of_duties_is_refused_naming_the_rule(api: Api, browser: Browser, brugge: dict[str, Any]) -> None:
+    org = brugge["id"]
+    carol = await api.user_id("carol")
+    lead = {"user_id": carol, "organisation_id": org, "application": "hd4dp2", "register": "HDBP0031", "profile": {"role": "local_study_lead"}}
+    assert (await api.post("/v1/assignments", "alice", json=lead)).status_code == 201
+    await browser.sign_in("alice")
+    await browser.get(f"/organisations/{org}/grant")
+    body = {"person_q": "carol", "user_id": carol, "application": "healthstat", "register": "HDBP0031", "profile_key": "sponsor/sponsor", "comment": "Coordinator."}
+    refused = await browser.post(f"/organisations/{org}/assignments", body)
+    assert refused.status_code == 409
+    assert "must be held by different people (separation of duties)" in refused.text and "Rule: lead_not_sponsor." in refused.text
+    assert ">Coordinator.</textarea>" in refused.text

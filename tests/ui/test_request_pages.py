@@ -179,3 +179,19 @@ async def test_a_form_no_page_sends_is_told_as_a_page_and_changes_nothing(api: A
     json_body = await alice.http.post(f"/inbox/{request_id}/approve", json={"comment": "x"})
     assert json_body.status_code in (403, 415) and json_body.headers["content-type"].startswith("text/html")
     assert (await api.get(f"/v1/access-requests/{request_id}", "carol")).json()["status"] == "pending"
+
+
+async def test_an_approval_breaking_a_separation_of_duties_is_refused_naming_the_rule(api: Api, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    carol_id = await api.user_id("carol")
+    lead = {"user_id": carol_id, "organisation_id": brugge["id"], "application": "hd4dp2", "register": "HDBP0147", "profile": {"role": "local_study_lead"}}
+    assert (await api.post("/v1/assignments", "alice", json=lead)).status_code == 201
+    request_id = (await api.request_access(brugge["id"], "carol", profile={"role": "sponsor", "data_level": "sponsor"})).json()["id"]
+    alice = person()
+    await alice.sign_in("alice")
+    await alice.get("/inbox")
+    refused = await alice.post(f"/inbox/{request_id}/approve", {})
+    page = text_of(refused.text)
+    assert refused.status_code == 409
+    assert "must be held by different people (separation of duties)" in page and "Rule: lead_not_sponsor." in page
+    assert (await api.get(f"/v1/access-requests/{request_id}", "carol")).json()["status"] == "pending"
