@@ -3,6 +3,7 @@ them (approval, direct grant, change, import), plus the report of violations hel
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from pathlib import Path
@@ -227,4 +228,19 @@ async def test_the_report_lists_violations_held_now(api: Api, app: Litestar, clo
     # revoked access conflicts with nothing
     revoked = await api.post(f"/v1/assignments/{sponsor}/revoke", "bob", json={"reason": "conflict of interest"})
     assert revoked.status_code == 200, revoked.text
+    assert (await api.get("/v1/separation-of-duties/violations", "admin")).json()["items"] == []
+
+
+async def test_concurrent_conflicting_grants_let_exactly_one_through(api: Api) -> None:
+    brugge = await api.managed_organisation("alice")
+    leuven = await api.managed_organisation("bob", name="UZ Leuven", nihdi="71000931")
+    people = ["carol", "dave", "erin", "frank"]
+    for name in people:
+        await api.user_id(name)
+    grants = [assign(api, brugge["id"], name, "alice", HOSPITAL) for name in people]
+    grants += [assign(api, leuven["id"], name, "bob", SPONSOR) for name in people]
+    responses = await asyncio.gather(*grants)
+    for index, name in enumerate(people):
+        pair = sorted(response.status_code for response in (responses[index], responses[index + len(people)]))
+        assert pair == [201, 409], (name, [r.text for r in responses])
     assert (await api.get("/v1/separation-of-duties/violations", "admin")).json()["items"] == []

@@ -106,6 +106,9 @@ async def check(ctx: Context, *, user_id: uuid.UUID, organisation_id: uuid.UUID,
     rules = ctx.catalogue.file.separation_of_duties
     if not rules:
         return
+    # Two grants to one person in concurrent transactions (a sponsor here, a data provider there)
+    # would each pass alone: on PostgreSQL the person's row is locked first, so they take turns.
+    await ctx.session.execute(select(User.id).where(User.id == user_id).with_for_update())
     rows = (
         await ctx.session.execute(
             select(Assignment, Organisation)
