@@ -37,6 +37,7 @@ from eam.core.database import Clock, create_engine, make_sessionmaker, transacti
 from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
 from eam.imports.routes import ExportController, ImportController
+from eam.outbox.routes import OutboxController
 from eam.jobs import ensure_signing_key, run_periodically
 from eam.notifications.smtp import SmtpMailer
 from eam.outbox.jobs import run_outbox
@@ -149,6 +150,7 @@ def create_app(
             OrganisationPeopleController,
             ImportController,
             ExportController,
+            OutboxController,
             SignInController,
             OrganisationController,
             AccessManagerController,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from eam.notifications.mail import build_message, render
 from eam.notifications.smtp import SmtpMailer
 from eam.outbox.models import OutboxMessage
 from eam.outbox.service import DEAD, DELIVERED, PENDING, claim, deliver_due
-from tests.conftest import Api, Clock, auth, free_port, serve_in_process
+from tests.conftest import Api, Clock, assert_problem, auth, free_port, serve_in_process
 
 NATIONAL_NUMBER = "85073003328"
 JUSTIFICATION = "I report on <b>our</b> hospital's registrations & more."
@@ -351,3 +352,32 @@ def test_smtp_and_outbox_settings_are_read_and_checked() -> None:
     ):
         with pytest.raises(SettingsError, match=named):
             Settings.from_env(environ)
+
+
+async def test_admins_read_the_delivery_log_and_send_a_dead_message_again(database_url: str, smtp: tuple[Inbox, int], clock: Clock) -> None:
+    inbox, port = smtp
+    settings = mail_settings(database_url, port, outbox_max_attempts=1)
+    app = create_app(settings, clock=clock, run_housekeeping=False)
+    async with serve_in_process(app) as http:
+        api = Api(http)
+        await submitted_request(api)
+        inbox.refuse = True
+        assert await deliver(app) == {PENDING: 0, DELIVERED: 0, DEAD: 2}
+        dead = (await api.get("/v1/outbox", "admin", params={"status": "dead"})).json()["items"]
+        assert sorted(item["recipient"] for item in dead) == ["alice@example.org", "bob@example.org"]
+        assert dead[0]["subject"] and dead[0]["attempts"] == 1 and "451" in dead[0]["last_error"]
+        assert "body" not in json.dumps(dead) and JUSTIFICATION not in json.dumps(dead)  # the envelope only
+        assert_problem(await api.get("/v1/outbox", "alice"), 403, "forbidden")
+        assert_problem(await api.get("/v1/outbox", "admin", params={"status": "lost"}), 422, "validation-error")
+
+        inbox.refuse = False
+        again = await api.post(f"/v1/outbox/{dead[0]['id']}/resend", "admin")
+        assert again.status_code == 200, again.text
+        assert again.json()["status"] == "pending" and again.json()["attempts"] == 0
+        assert_problem(await api.post(f"/v1/outbox/{dead[0]['id']}/resend", "admin"), 409, "conflict")
+        assert_problem(await api.post(f"/v1/outbox/{uuid.uuid4()}/resend", "admin"), 404, "not-found")
+        assert await deliver(app) == {PENDING: 0, DELIVERED: 1, DEAD: 0}
+        assert [m["To"] for m in inbox.messages] == [dead[0]["recipient"]]
+        assert len((await api.get("/v1/outbox", "admin", params={"status": "delivered"})).json()["items"]) == 1
+        events = (await api.get("/v1/audit-events", "admin", params={"action": "outbox.resent"})).json()["items"]
+        assert [event["target_id"] for event in events] == [dead[0]["id"]]
