@@ -121,6 +121,11 @@ class LastAccessManager(Conflict):
     title = "An active organisation needs at least one access manager"
 
 
+class PersonLeft(Conflict):
+    code = "person-left"
+    title = "The person has left the organisation already"
+
+
 class AlreadyExists(Conflict):
     code = "already-exists"
     title = "It exists already"

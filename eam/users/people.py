@@ -110,15 +110,22 @@ def update_prepared(ctx: Context, person: User, display_name: str, email: str | 
 
 
 async def add_member(ctx: Context, organisation_id: uuid.UUID, person: User, *, known_new: bool = False) -> bool:
-    """Make the person a member of the organisation; False if they were one already.
+    """Make the person a member of the organisation (again, if they had left); False if they
+    were one already.
 
     ``known_new``: the caller read in this transaction that they are not (an import's plan reads
     every membership at once), so it is not read again."""
     if not known_new:
         await ctx.session.flush()
-        if await ctx.session.get(Membership, (organisation_id, person.id)) is not None:
+        existing = await ctx.session.get(Membership, (organisation_id, person.id))
+        if existing is not None and existing.left_at is None:
             return False
-    ctx.session.add(Membership(organisation_id=organisation_id, user_id=person.id, added_at=ctx.now, added_by=ctx.actor_id))
+        if existing is not None:  # they had left: a member anew
+            existing.left_at, existing.added_at, existing.added_by = None, ctx.now, ctx.actor_id
+    else:
+        existing = None
+    if existing is None:
+        ctx.session.add(Membership(organisation_id=organisation_id, user_id=person.id, added_at=ctx.now, added_by=ctx.actor_id))
     ctx.audit.record(
         "person.added",
         target_type="user",
