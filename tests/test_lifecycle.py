@@ -110,7 +110,8 @@ async def test_disabling_an_organisation_ends_its_access(api: Api, app: Litestar
     revoked = (await api.get(f"/v1/assignments/{ended['id']}", "alice")).json()
     assert revoked["status"] == "revoked" and revoked["revoke_reason"] == "The organisation was disabled."
     assert (await api.get(f"/v1/assignments/{kept['id']}", "bob")).json()["status"] == "active"
-    assert (await api.get(f"/v1/access-requests/{pending['id']}", "alice")).json()["status"] == "withdrawn"
+    # a pending request stays pending (no decision is accepted while disabled)
+    assert (await api.get(f"/v1/access-requests/{pending['id']}", "alice")).json()["status"] == "pending"
     assert [row[2] for row in await casbin_rows(app, "p2")] == [f"org:{leuven['id']}"]
     assert [e["target_id"] for e in await events(api, "assignment.revoked")] == [ended["id"]]
     # re-enabling does not bring access back; disabling again ends nothing more
