@@ -142,8 +142,10 @@ class OrganisationAdminPages(Controller):
             await enter_admin(visit, ctx)
             found, next_cursor = await organisations.search(ctx, q, status_filter, ORGANISATIONS_PAGE, cursor)
             rows = [organisations.organisation_out(org) for org in found]
+            orphans, _ = await organisations.search(ctx, None, None, ORGANISATIONS_PAGE, None, without_access_manager=True)
         return visit.page(
             "admin_organisations.html",
+            orphans=[organisations.organisation_out(org) for org in orphans],
             status=code,
             organisations=rows,
             next_cursor=next_cursor,
