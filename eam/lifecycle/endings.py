@@ -1,7 +1,8 @@
 """Ending access in bulk, within the caller's transaction.
 
-Each assignment and each request is still ended by its own compare-and-set, with its own policy
-row dropped and its own audit event, exactly as one revocation or withdrawal would be; only what
+Each assignment is ended by :func:`eam.assignments.service.end_revoked`, the revocation's own
+compare-and-set (policy row dropped, one audit event each), and each request by its own
+compare-and-set and audit event, as one withdrawal would be; only what
 someone else ended first (a racing revocation, an expiry) is skipped.
 """
 
@@ -13,39 +14,15 @@ from sqlalchemy import select, update
 
 from eam.access_requests.models import AccessRequest
 from eam.assignments.models import Assignment, is_live
-from eam.assignments.service import drop_register_access
-from eam.authz.policy_store import PolicyStore
+from eam.assignments.service import end_revoked
 from eam.core.context import Context
-from eam.core.enums import AssignmentStatus, RequestStatus
+from eam.core.enums import RequestStatus
 
 
 async def revoke_live(ctx: Context, where: Any, reason: str) -> int:
     """Revoke every live (active or scheduled) assignment matching ``where``; returns how many."""
     held = (await ctx.session.scalars(select(Assignment).where(where, is_live(ctx.now)).order_by(Assignment.id))).all()
-    policies = PolicyStore(ctx.session)
-    count = 0
-    for assignment in held:
-        before = assignment.snapshot()
-        result = await ctx.session.execute(
-            update(Assignment)
-            .where(Assignment.id == assignment.id, is_live(ctx.now))
-            .values(status=AssignmentStatus.REVOKED, revoked_at=ctx.now, revoked_by=ctx.actor_id, revoke_reason=reason, updated_at=ctx.now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
-            continue
-        await ctx.session.refresh(assignment)
-        await drop_register_access(policies, assignment)
-        ctx.audit.record(
-            "assignment.revoked",
-            target_type="assignment",
-            target_id=assignment.id,
-            organisation_id=assignment.organisation_id,
-            before=before,
-            after={**assignment.snapshot(), "reason": reason},
-        )
-        count += 1
-    return count
+    return sum([await end_revoked(ctx, assignment, reason) for assignment in held])
 
 
 async def withdraw_pending(ctx: Context, where: Any, reason: str) -> int:

@@ -52,7 +52,8 @@ async def test_the_departure_page_in_dutch_and_refused_for_oneself(api: Api, per
     assert "Bevestigen" in text_of(page.text)
     refused = await alice.post(f"/organisations/{brugge['id']}/people/{erin}/departure", {"reason": "Ik vertrek."})
     assert refused.status_code == 403
-    assert (await api.get(f"/v1/organisations/{brugge['id']}/access-managers", "alice")).json()["items"][-1]["user_id"] == erin
+    managers = (await api.get(f"/v1/organisations/{brugge['id']}/access-managers", "alice")).json()["items"]
+    assert erin in {m["user_id"] for m in managers}
     outsider = person()
     await outsider.sign_in("dave")
     assert (await outsider.get(f"/organisations/{brugge['id']}/people/{erin}/departure")).status_code == 403
