@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from eam.access_managers.routes import AccessManagerController
+from eam.lifecycle.routes import DepartureController
 from eam.access_requests.routes import AccessRequestController
 from eam.assignments.routes import AssignmentController, HoldersController, RegisterRecordController, SeparationOfDutiesController
 from eam.auditors.routes import AuditorController, PlatformAuditorController
@@ -154,6 +155,7 @@ def create_app(
             SignInController,
             OrganisationController,
             AccessManagerController,
+            DepartureController,
             AuditorController,
             PlatformAuditorController,
             CatalogueController,

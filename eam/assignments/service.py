@@ -288,15 +288,24 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
 async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentRow:
     assignment, user, org, creator, _ = await get_assignment(ctx, assignment_id, for_update=True)
     ctx.require_in(assignment.organisation_id, "assignment", "revoke", owner_id=assignment.user_id)
+    if not await end_revoked(ctx, assignment, data.reason):
+        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
+    return assignment, user, org, creator, ctx.user if ctx.actor_id is not None else None
+
+
+async def end_revoked(ctx: Context, assignment: Assignment, reason: str) -> bool:
+    """Compare-and-set a live assignment to ``revoked`` with the reason; the winner drops its
+    policy row and audits. False if it was no longer live (revoked or expired meanwhile).
+    Authorisation is the caller's."""
     before = assignment.snapshot()
     result = await ctx.session.execute(
         update(Assignment)
-        .where(Assignment.id == assignment_id, is_live(ctx.now))
-        .values(status=AssignmentStatus.REVOKED, revoked_at=ctx.now, revoked_by=ctx.actor_id, revoke_reason=data.reason, updated_at=ctx.now)
+        .where(Assignment.id == assignment.id, is_live(ctx.now))
+        .values(status=AssignmentStatus.REVOKED, revoked_at=ctx.now, revoked_by=ctx.actor_id, revoke_reason=reason, updated_at=ctx.now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}")
+        return False
     await ctx.session.refresh(assignment)
     await drop_register_access(PolicyStore(ctx.session), assignment)
     ctx.audit.record(
@@ -305,9 +314,9 @@ async def revoke(ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> Assi
         target_id=assignment.id,
         organisation_id=assignment.organisation_id,
         before=before,
-        after={**assignment.snapshot(), "reason": data.reason},
+        after={**assignment.snapshot(), "reason": reason},
     )
-    return assignment, user, org, creator, ctx.user if ctx.actor_id is not None else None
+    return True
 
 
 async def expire_due(ctx: Context) -> int:

@@ -130,6 +130,11 @@ class SeparationOfDuties(Conflict):
     title = "The access would break a separation of duties"
 
 
+class PersonLeft(Conflict):
+    code = "person-left"
+    title = "The person has left the organisation already"
+
+
 class AlreadyExists(Conflict):
     code = "already-exists"
     title = "It exists already"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 
 from rapidfuzz import fuzz
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 
 from eam.authz.vocabulary import PLATFORM_DOMAIN, org_domain
 from eam.core.errors import AlreadyExists, FieldError, NotFound, OrganisationDisabled, ValidationFailed
+from eam.access_managers.models import AccessManager
 from eam.organisations.models import Organisation
 from eam.core.enums import OrganisationStatus
 from eam.organisations.numbers import format_kbo, normalise_kbo, normalise_nihdi
@@ -141,10 +142,19 @@ async def update_organisation(ctx: Context, organisation_id: uuid.UUID, data: Or
     return org
 
 
-async def search(ctx: Context, q: str | None, status: str | None, limit: int, cursor: str | None) -> tuple[list[Organisation], str | None]:
-    """Find organisations (anyone signed in may, to name the one they ask access at)."""
+async def search(
+    ctx: Context, q: str | None, status: str | None, limit: int, cursor: str | None, *, without_access_manager: bool = False
+) -> tuple[list[Organisation], str | None]:
+    """Find organisations (anyone signed in may, to name the one they ask access at).
+
+    ``without_access_manager``: only active organisations that have no access manager (which
+    appointing and removing never leave, but a data migration or an import can): nobody there
+    can decide a request, so platform admins are shown them to appoint one."""
     ctx.require(PLATFORM_DOMAIN, "organisation", "search")
-    return await fetch_page(ctx.session, search_statement(q, status), limit, cursor)
+    stmt = search_statement(q, status)
+    if without_access_manager:
+        stmt = stmt.where(Organisation.status == OrganisationStatus.ACTIVE, ~exists().where(AccessManager.organisation_id == Organisation.id))
+    return await fetch_page(ctx.session, stmt, limit, cursor)
 
 
 async def search_tolerant(ctx: Context, q: str, status: str | None, limit: int) -> tuple[list[Organisation], bool]:

@@ -34,6 +34,7 @@ NOTICES: dict[str, str] = {
     "organisation-created": N_("The organisation was added. Appoint its first access manager below."),
     "register-added": N_("The register was added."),
     "client-disabled": N_("The service client was disabled: its secret no longer works."),
+    "person-left": N_("The person was marked as having left: their access here ended."),
 }
 
 #: One message per problem type (``urn:eam:problem:<code>``) a page can meet.
@@ -54,6 +55,7 @@ PROBLEMS: dict[str, str] = {
     "assignment-not-active": N_("This access is no longer active."),
     "organisation-disabled": N_("This organisation is disabled."),
     "last-access-manager": N_("An organisation always keeps at least one access manager."),
+    "person-left": N_("This person has left the organisation already."),
     "already-exists": N_("This already exists."),
     "separation-of-duties": N_("This person would hold two profiles that must be held by different people (separation of duties), because of what they hold already."),
     "no-active-assignment": N_("You hold no active access in this application."),

@@ -32,6 +32,7 @@ from eam.ui.pages.auditor_appointments import OrganisationAuditorPages, Platform
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.register_person import RegisterPersonPages
+from eam.ui.pages.departure import DeparturePages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
 from eam.ui.pages.people import PeoplePages
@@ -119,6 +120,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         InboxPages,
         PeoplePages,
         OrganisationPages,
+        DeparturePages,
         PersonPickerPages,
         AccessManagerPages,
         OrganisationAdminPages,

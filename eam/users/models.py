@@ -39,6 +39,7 @@ class Membership(Base):
 
     People are related to an organisation through their access and requests too; a membership is
     what relates someone who has none yet, such as a person prepared before their first sign-in.
+    A person who left keeps the row, with ``left_at`` set; registering them again clears it.
     """
 
     __tablename__ = "organisation_members"
@@ -47,3 +48,6 @@ class Membership(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True, index=True)
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     added_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    #: When an access manager marked the person as having left the organisation (their access
+    #: there ended with it: :mod:`eam.lifecycle.departures`); None while they belong to it.
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -30,12 +30,23 @@ from eam.authz.vocabulary import org_domain
 from eam.core.context import Context
 from eam.core.database import new_id
 from eam.core.errors import FieldError, ValidationFailed
+from eam.organisations.numbers import WHITESPACE
 from eam.organisations.service import require_active
 from eam.users.models import PREPARED_ISSUER, Membership, User
 from eam.users.schemas import Email
 
 #: A person's name as shown everywhere: printable, not blank, at most ``users.display_name`` long.
-PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$", examples=["Jan Peeters"])]
+#: (Whitespace written out, not ``\S``: Python's and ECMAScript's differ, and clients check the
+#: published pattern with ECMAScript's.)
+PersonName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=200,
+        pattern=rf"^[^\x00-\x1f\x7f]*[^{WHITESPACE}\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        examples=["Jan Peeters"],
+    ),
+]
 
 
 class PersonIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -110,15 +121,22 @@ def update_prepared(ctx: Context, person: User, display_name: str, email: str | 
 
 
 async def add_member(ctx: Context, organisation_id: uuid.UUID, person: User, *, known_new: bool = False) -> bool:
-    """Make the person a member of the organisation; False if they were one already.
+    """Make the person a member of the organisation (again, if they had left); False if they
+    were one already.
 
     ``known_new``: the caller read in this transaction that they are not (an import's plan reads
     every membership at once), so it is not read again."""
     if not known_new:
         await ctx.session.flush()
-        if await ctx.session.get(Membership, (organisation_id, person.id)) is not None:
+        existing = await ctx.session.get(Membership, (organisation_id, person.id))
+        if existing is not None and existing.left_at is None:
             return False
-    ctx.session.add(Membership(organisation_id=organisation_id, user_id=person.id, added_at=ctx.now, added_by=ctx.actor_id))
+        if existing is not None:  # they had left: a member anew
+            existing.left_at, existing.added_at, existing.added_by = None, ctx.now, ctx.actor_id
+    else:
+        existing = None
+    if existing is None:
+        ctx.session.add(Membership(organisation_id=organisation_id, user_id=person.id, added_at=ctx.now, added_by=ctx.actor_id))
     ctx.audit.record(
         "person.added",
         target_type="user",

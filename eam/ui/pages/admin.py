@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from eam.access_managers import service as access_managers
 from eam.core.context import Context
 from eam.core.errors import AlreadyExists, EAMError
+from eam.lifecycle import organisations as lifecycle
 from eam.organisations import service as organisations
 from eam.organisations.schemas import OrganisationCreate, OrganisationPatch
 from eam.ui.forms import Form
@@ -96,14 +97,14 @@ class OrganisationAdminPages(Controller):
 
     @post("/organisations/{organisation_id:uuid}/status", name="admin-organisation-status")
     async def set_status(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
-        """Disable (no requests, no decisions; never deleted) or enable again."""
+        """Disable (its access ends, no requests, no decisions; never deleted) or enable again."""
         form = Form(data, visit.gettext)
         status = form.choice("status", ["active", "disabled"])
         if status is None:
             return await self._detail(visit, organisation_id, form, visit.gettext(SOME_FIELDS), status=422)
         try:
             async with visit.changing() as ctx:
-                await organisations.update_organisation(ctx, organisation_id, OrganisationPatch(status=status))  # type: ignore[arg-type]
+                await lifecycle.update_organisation(ctx, organisation_id, OrganisationPatch(status=status))  # type: ignore[arg-type]
         except EAMError as exc:
             return await self._detail(visit, organisation_id, form, form.absorb(exc), status=exc.status)
         return visit.redirect(f"/admin/organisations/{organisation_id}", "disabled" if status == "disabled" else "enabled")
@@ -141,8 +142,10 @@ class OrganisationAdminPages(Controller):
             await enter_admin(visit, ctx)
             found, next_cursor = await organisations.search(ctx, q, status_filter, ORGANISATIONS_PAGE, cursor)
             rows = [organisations.organisation_out(org) for org in found]
+            orphans, _ = await organisations.search(ctx, None, None, ORGANISATIONS_PAGE, None, without_access_manager=True)
         return visit.page(
             "admin_organisations.html",
+            orphans=[organisations.organisation_out(org) for org in orphans],
             status=code,
             organisations=rows,
             next_cursor=next_cursor,

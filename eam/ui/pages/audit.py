@@ -58,6 +58,7 @@ ACTIONS: dict[str, str] = {
     "access_manager.removed": N_("Access manager removed"),
     "auditor.appointed": N_("Auditor appointed"),
     "auditor.removed": N_("Auditor removed"),
+    "person.left": N_("Person left the organisation"),
     "organisation.created": N_("Organisation added"),
     "organisation.updated": N_("Organisation changed"),
     "organisation.disabled": N_("Organisation disabled"),

@@ -95,6 +95,7 @@ def offers(ctx: Context, organisation_id: uuid.UUID) -> dict[str, bool]:
         "auditors": ("auditor", "appoint"),
         "requests": ("access_request", "read"),
         "audit": ("audit_event", "read"),
+        "depart": ("person", "depart"),
     }
     return {name: ctx.allows_in(organisation_id, obj, action) for name, (obj, action) in wanted.items()}
 

@@ -1,0 +1,1 @@
+"""Lifecycle triggers: a person leaving an organisation, an organisation disabled."""

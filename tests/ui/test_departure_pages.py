@@ -1,0 +1,73 @@
+"""The pages of a person leaving an organisation and of organisations without an access
+manager, used in-process as a person would (tests/ui/pages.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from litestar import Litestar
+from sqlalchemy import delete
+
+from eam.access_managers.models import AccessManager
+from tests.conftest import Api
+from tests.ui.pages import Person, text_of
+
+
+async def test_an_access_manager_marks_a_person_as_having_left_after_confirming(api: Api, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    held = await api.approved_assignment(brugge["id"], "carol")
+    carol = await api.user_id("carol")
+    alice = person()
+    await alice.sign_in("alice")
+    page = await alice.get(f"/organisations/{brugge['id']}")
+    departure = f"/organisations/{brugge['id']}/people/{carol}/departure"
+    assert f'href="{departure}"' in page.text
+    alice_id = await api.user_id("alice")
+    assert f"/people/{alice_id}/departure" not in page.text  # never offered for oneself
+    confirm = await alice.get(departure)
+    assert confirm.status_code == 200
+    assert "carol leaves AZ Sint-Jan Brugge" in text_of(confirm.text)
+    # no reason: nothing happens, the form says why
+    refused = await alice.post(departure, {"reason": ""})
+    assert refused.status_code == 422
+    assert (await api.get(f"/v1/assignments/{held['id']}", "alice")).json()["status"] == "active"
+    done = await alice.follow(await alice.post(departure, {"reason": "Moved to another hospital."}))
+    assert "The person was marked as having left: their access here ended." in text_of(done.text)
+    assert (await api.get(f"/v1/assignments/{held['id']}", "alice")).json()["revoke_reason"] == "Moved to another hospital."
+    # a second time is refused with a human message
+    again = await alice.post(departure, {"reason": "Again."})
+    assert again.status_code == 409
+    assert "This person has left the organisation already." in text_of(again.text)
+
+
+async def test_the_departure_page_in_dutch_and_refused_for_oneself(api: Api, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    await api.appoint(brugge["id"], "erin", by="alice")
+    erin = await api.user_id("erin")
+    alice = person("nl")
+    await alice.sign_in("erin")
+    page = await alice.get(f"/organisations/{brugge['id']}/people/{erin}/departure")
+    assert page.status_code == 200
+    assert "Bevestigen" in text_of(page.text)
+    refused = await alice.post(f"/organisations/{brugge['id']}/people/{erin}/departure", {"reason": "Ik vertrek."})
+    assert refused.status_code == 403
+    managers = (await api.get(f"/v1/organisations/{brugge['id']}/access-managers", "alice")).json()["items"]
+    assert erin in {m["user_id"] for m in managers}
+    outsider = person()
+    await outsider.sign_in("dave")
+    assert (await outsider.get(f"/organisations/{brugge['id']}/people/{erin}/departure")).status_code == 403
+
+
+async def test_admins_see_active_organisations_without_an_access_manager(api: Api, app: Litestar, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    await api.organisation(name="AZ Groeninge", nihdi="71000832")
+    await api.managed_organisation("bob", name="UZ Leuven", nihdi="71000931")
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(delete(AccessManager).where(AccessManager.organisation_id == uuid.UUID(brugge["id"])))
+    admin = person()
+    await admin.sign_in("admin")
+    page = text_of((await admin.get("/admin/organisations")).text)
+    flagged = page.split("Without an access manager", 1)[1].split("Find by name", 1)[0]
+    assert "AZ Groeninge" in flagged and "AZ Sint-Jan Brugge" in flagged
+    assert "UZ Leuven" not in flagged
