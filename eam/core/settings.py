@@ -108,6 +108,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_backoff_max_seconds: float = 3600.0
     outbox_lease_seconds: float = 120.0
     outbox_poll_seconds: float = 2.0
+    #: ``EAM_REMINDER_DAYS``: remind a holder and the access managers this many days before an
+    #: assignment ends (each entry once per assignment); empty: no reminders.
+    reminder_days: tuple[int, ...] = (14, 1)
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -164,6 +167,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_OUTBOX_LEASE_SECONDS must be between 1 and 3600 and longer than EAM_SMTP_TIMEOUT_SECONDS")
         if not 0.01 <= self.outbox_poll_seconds <= 600:
             raise SettingsError("EAM_OUTBOX_POLL_SECONDS must be between 0.01 and 600")
+        if any(not 1 <= days <= 365 for days in self.reminder_days) or len(set(self.reminder_days)) != len(self.reminder_days):
+            raise SettingsError("EAM_REMINDER_DAYS must list distinct whole days between 1 and 365, e.g. 14,1")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -256,6 +261,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     raise SettingsError(f"{var} must be a number") from None
         if environ.get("EAM_SMTP_URL", "").strip():
             values["smtp_url"] = environ["EAM_SMTP_URL"].strip()
+        if "EAM_REMINDER_DAYS" in environ:
+            try:
+                values["reminder_days"] = tuple(
+                    sorted({int(entry) for entry in environ["EAM_REMINDER_DAYS"].split(",") if entry.strip()}, reverse=True)
+                )
+            except ValueError:
+                raise SettingsError(f"EAM_REMINDER_DAYS must list whole days separated by commas, not {environ['EAM_REMINDER_DAYS']!r}") from None
         if environ.get("EAM_SMTP_FROM", "").strip():
             values["smtp_from"] = environ["EAM_SMTP_FROM"].strip()
         if "EAM_DEV_TOKEN_SECRET" in environ:

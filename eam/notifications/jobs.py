@@ -1,0 +1,11 @@
+"""Scheduled work on notifications."""
+
+from __future__ import annotations
+
+from eam.core.context import Context
+from eam.notifications.reminders import remind_ending_assignments
+
+
+async def send_ending_reminders(ctx: Context) -> int:
+    """Write the due reminders that assignments end soon (one batch per run); how many mails."""
+    return await remind_ending_assignments(ctx)
