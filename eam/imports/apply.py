@@ -19,7 +19,7 @@ from eam.assignments.service import change, grant
 from eam.catalogue.schemas import Profile
 from eam.core.context import Context
 from eam.imports.entries import UNSET, AccessAsked
-from eam.imports.plan import Mode, Plan, Step
+from eam.imports.plan import Mode, Plan, Step, StepKind
 from eam.users.people import add_member, prepare_person, update_prepared
 
 
@@ -38,10 +38,10 @@ async def carry_out(ctx: Context, plan: Plan, import_id: uuid.UUID, mode: Mode, 
     step in line order."""
     lines = plan.lines[-1].entry.line if plan.lines else 0
     for step in plan.steps:
-        if step.kind == "prepare":
+        if step.kind == StepKind.PREPARE:
             await _carry_out(ctx, step, import_id, mode)
     await ctx.session.flush()
-    for done, step in enumerate((step for step in plan.steps if step.kind != "prepare"), start=1):
+    for done, step in enumerate((step for step in plan.steps if step.kind != StepKind.PREPARE), start=1):
         await _carry_out(ctx, step, import_id, mode)
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(step.line, lines)
@@ -49,17 +49,17 @@ async def carry_out(ctx: Context, plan: Plan, import_id: uuid.UUID, mode: Mode, 
 
 async def _carry_out(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) -> None:
     person = step.person
-    if step.kind == "prepare":
+    if step.kind == StepKind.PREPARE:
         assert person.digest is not None and person.name is not None
         person.user = prepare_person(ctx, person.digest, person.name, person.email)
         return
     assert person.user is not None
-    if step.kind == "update_person":
+    if step.kind == StepKind.UPDATE_PERSON:
         assert person.name is not None
         update_prepared(ctx, person.user, person.name, person.email)
-    elif step.kind == "add_member":
+    elif step.kind == StepKind.ADD_MEMBER:
         await add_member(ctx, step.organisation.id, person.user, known_new=True)
-    elif step.kind == "appoint":
+    elif step.kind == StepKind.APPOINT:
         await appoint(ctx, step.organisation.id, person.user.id)
     else:
         await _access(ctx, step, import_id, mode)
@@ -69,7 +69,7 @@ async def _access(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) ->
     access, person, org = step.access, step.person.user, step.organisation
     assert access is not None and person is not None
     note = f"import {import_id} ({mode.value.replace('_', ' ')}), line {step.line}"
-    if step.kind == "grant":
+    if step.kind == StepKind.GRANT:
         await grant(
             ctx,
             user_id=person.id,
@@ -84,7 +84,7 @@ async def _access(ctx: Context, step: Step, import_id: uuid.UUID, mode: Mode) ->
             origin={"import_id": str(import_id), "import_mode": mode.value},
             known_unheld=True,
         )
-    elif step.kind == "change":
+    elif step.kind == StepKind.CHANGE:
         assert step.assignment_id is not None
         patch = AssignmentPatch(profile=_profile(access), valid_until=access.valid_until, comment=f"Changed by {note}")  # type: ignore[arg-type]
         await change(ctx, step.assignment_id, patch)

@@ -66,12 +66,22 @@ class Person:
         return self.user is None or self.user.issuer == PREPARED_ISSUER
 
 
+class StepKind(StrEnum):
+    PREPARE = "prepare"  # a person new to EAM, prepared before their first sign-in
+    UPDATE_PERSON = "update_person"  # a prepared person's name or e-mail address
+    ADD_MEMBER = "add_member"
+    APPOINT = "appoint"  # an access manager
+    GRANT = "grant"  # pre-approved access
+    CHANGE = "change"  # pre-approved change of access held
+    REQUEST = "request"  # access awaiting approval
+    CHANGE_REQUEST = "change_request"  # a change of access held, awaiting approval
+
+
 @dataclass
 class Step:
-    """One change the import makes, in line order: ``prepare``, ``update_person``, ``add_member``,
-    ``appoint``, ``grant``, ``change``, ``request`` or ``change_request``."""
+    """One change the import makes, in line order."""
 
-    kind: str
+    kind: StepKind
     line: int
     person: Person
     organisation: Organisation
@@ -149,16 +159,16 @@ class Planner:
         steps: list[Step] = []
         outcomes: set[Outcome] = set()
         if person.user is None and person.named_on == entry.line:
-            steps.append(Step("prepare", entry.line, person, org))
+            steps.append(Step(StepKind.PREPARE, entry.line, person, org))
             outcomes.add(Outcome.CREATED)
         elif person.to_update and person.named_on == entry.line:
-            steps.append(Step("update_person", entry.line, person, org))
+            steps.append(Step(StepKind.UPDATE_PERSON, entry.line, person, org))
             outcomes.add(Outcome.UPDATED)
         elif person.user is not None and not person.prepared and self._differs(entry, person):
             line.notes.append("people who have signed in keep the name and e-mail address of their own profile")
         if (org.id, person.key) not in self.members:
             self.members.add((org.id, person.key))  # type: ignore[arg-type]
-            steps.append(Step("add_member", entry.line, person, org))
+            steps.append(Step(StepKind.ADD_MEMBER, entry.line, person, org))
             outcomes.add(Outcome.CREATED)
         if entry.access is not None:
             outcome = self._access(entry, line, person, org, steps)
@@ -234,7 +244,7 @@ class Planner:
             entry.problems.append(FieldError("role", f"you may not appoint access managers of {org.name}"))
             return Outcome.ERROR
         self.managers.add((org.id, person.key))  # type: ignore[arg-type]
-        steps.append(Step("appoint", entry.line, person, org))
+        steps.append(Step(StepKind.APPOINT, entry.line, person, org))
         return Outcome.UPDATED if person.user is not None else Outcome.CREATED
 
     def _access(self, entry: Entry, line: Planned, person: Person, org: Organisation, steps: list[Step]) -> Outcome:
@@ -275,9 +285,9 @@ class Planner:
                 why = "nobody grants access to themselves" if owned else f"only access managers of {org.name} pre-approve access"
                 entry.problems.append(FieldError("role", why))
                 return Outcome.ERROR
-            steps.append(Step("change" if live else "grant", entry.line, person, org, asked, live.id if live else None))
+            steps.append(Step(StepKind.CHANGE if live else StepKind.GRANT, entry.line, person, org, asked, live.id if live else None))
             return Outcome.UPDATED if live is not None else Outcome.CREATED
-        steps.append(Step("change_request" if live else "request", entry.line, person, org, asked, live.id if live else None))
+        steps.append(Step(StepKind.CHANGE_REQUEST if live else StepKind.REQUEST, entry.line, person, org, asked, live.id if live else None))
         if live is not None:
             line.notes.append("asks to change the access held")
         return Outcome.CREATED

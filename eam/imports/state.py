@@ -1,15 +1,16 @@
 """What EAM holds now for the people and organisations an import names, read in a few batches.
 
-A plan for 10,000 lines must not cost queries per line: organisations, people, memberships,
-access managers, live assignments and pending requests are each read with ``IN`` lists of at
-most :data:`BATCH` values, whatever the file's size.
+A plan for 10,000 lines must not cost queries per line: organisations, people, how people are
+related to organisations (memberships, access, requests, roles), access managers, live
+assignments and pending requests are each read with ``IN`` lists of at most :data:`BATCH` values,
+whatever the file's size.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from eam.assignments.models import Assignment, is_live
 from eam.core.enums import RequestStatus
 from eam.organisations.models import Organisation
 from eam.users.directory import related_pairs
-from eam.users.models import PREPARED_ISSUER, User
+from eam.users.models import User
+from eam.users.people import SIGNED_IN_FIRST
 
 BATCH = 1000
 #: (organisation, person, application, register): one access.
@@ -50,10 +52,7 @@ async def read_holdings(session: Any, now: dt.datetime, nihdis: set[str], digest
     for chunk in batches(nihdis):
         held.organisations.update((org.nihdi, org) for org in await session.scalars(select(Organisation).where(Organisation.nihdi.in_(chunk))))
     for chunk in batches(digests):
-        # a signed-in person before a prepared one with the same number (there is at most one of each)
-        rows = await session.scalars(
-            select(User).where(User.national_number_hash.in_(chunk)).order_by(User.issuer == PREPARED_ISSUER, User.created_at)
-        )
+        rows = await session.scalars(select(User).where(User.national_number_hash.in_(chunk)).order_by(*SIGNED_IN_FIRST))
         for user in rows:
             held.by_number.setdefault(user.national_number_hash, user)  # type: ignore[arg-type]
     for chunk in batches(person_ids):
@@ -82,7 +81,3 @@ def _key(organisation_id: uuid.UUID, user_id: uuid.UUID, row: Any) -> AccessKey:
 
 def profile_tuple(row: Any) -> tuple[str, str | None, str | None]:
     return (row.role, row.data_level, row.author_group)
-
-
-def sequence_text(values: Sequence[str]) -> str:
-    return ", ".join(values)

@@ -14,17 +14,16 @@ the subject has control characters replaced first, so user text cannot add a hea
 from __future__ import annotations
 
 import functools
-import io
 import re
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from eam.core.catalogues import translations_from_po
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -35,15 +34,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 @functools.cache
 def translations(language: str) -> NullTranslations:
-    po = LOCALES_DIR / language / "LC_MESSAGES" / "mail.po"
-    if language == DEFAULT_LANGUAGE or not po.exists():
+    if language == DEFAULT_LANGUAGE:
         return NullTranslations()
-    with po.open("rb") as source:
-        catalogue = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(fp=compiled)
+    return translations_from_po(LOCALES_DIR / language / "LC_MESSAGES" / "mail.po", language)
 
 
 @functools.cache

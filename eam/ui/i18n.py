@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from eam.core.catalogues import translations_from_po
 from eam.core.times import BRUSSELS, end_of_day  # noqa: F401  (the pages use them from here)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -39,15 +37,9 @@ def N_(message: str) -> str:
 @functools.cache
 def translations(language: str) -> NullTranslations:
     """The catalogue of ``language`` (English is the source language: no catalogue)."""
-    po = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
-    if language == DEFAULT_LANGUAGE or not po.exists():
+    if language == DEFAULT_LANGUAGE:
         return NullTranslations()
-    with po.open("rb") as source:
-        catalogue = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(fp=compiled)
+    return translations_from_po(LOCALES_DIR / language / "LC_MESSAGES" / "messages.po", language)
 
 
 def negotiate(chosen: str | None, accept_language: str | None) -> str:

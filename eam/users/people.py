@@ -70,11 +70,14 @@ def checked_national_number(value: str, field: str = "$.national_number") -> str
         ) from None
 
 
+#: Of the people with one national number, the one it names: a signed-in person before a prepared
+#: one (there is at most one of those), the oldest first.
+SIGNED_IN_FIRST = (User.issuer == PREPARED_ISSUER, User.created_at)
+
+
 async def person_with_number(ctx: Context, digest: str) -> User | None:
-    """The person known by this national-number hash: the signed-in one first, else the prepared one."""
-    return await ctx.session.scalar(
-        select(User).where(User.national_number_hash == digest).order_by((User.issuer == PREPARED_ISSUER), User.created_at).limit(1)
-    )
+    """The person known by this national-number hash (:data:`SIGNED_IN_FIRST`)."""
+    return await ctx.session.scalar(select(User).where(User.national_number_hash == digest).order_by(*SIGNED_IN_FIRST).limit(1))
 
 
 async def register_person(ctx: Context, organisation_id: uuid.UUID, data: PersonIn) -> tuple[User, bool]:

@@ -89,7 +89,7 @@ class ImportPages(Controller):
                 visit.standing = await standing(ctx)
                 receipt = await service.run_import(ctx, body, mode=mode, dry_run=True, register=register, file_name=file_name)
         except EAMError as exc:
-            return await self._form(visit, self._problem(visit, exc), exc.status, {"mode": mode.value, "register": register or ""})
+            return await self._form(visit, self._problem(exc), exc.status, {"mode": mode.value, "register": register or ""})
         return visit.page(
             "import_preview.html",
             receipt=receipt,
@@ -101,7 +101,7 @@ class ImportPages(Controller):
         )
 
     @staticmethod
-    def _problem(visit: Visit, exc: EAMError) -> str:
+    def _problem(exc: EAMError) -> str:
         errors = exc.extensions.get("errors") or []
         return " ".join([exc.detail, *(str(error.get("message", "")) for error in errors)])
 
@@ -130,7 +130,7 @@ class ImportPages(Controller):
                     )
                 events.put_nowait(("done", receipt))
             except EAMError as exc:
-                events.put_nowait(("refused", self._problem(visit, exc)))
+                events.put_nowait(("refused", self._problem(exc)))
             except Exception:
                 events.put_nowait(("refused", visit.gettext(FAILED)))
                 raise
