@@ -33,6 +33,7 @@ from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.register_person import RegisterPersonPages
 from eam.ui.pages.departure import DeparturePages
+from eam.ui.pages.duties import SeparationOfDutiesPages
 from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
 from eam.ui.pages.people import PeoplePages
@@ -134,6 +135,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         OrganisationAuditorPages,
         PlatformAuditorPages,
         RegisterPages,
+        SeparationOfDutiesPages,
     ]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production
