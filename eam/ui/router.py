@@ -28,14 +28,15 @@ from eam.ui.pages.admin import OrganisationAdminPages
 from eam.ui.pages.admin_platform import RegisterAdminPages, ServiceClientAdminPages, SigningKeyAdminPages
 from eam.ui.pages.audit import AuditPages
 from eam.ui.pages.auditor import AuditorPages
-from eam.ui.pages.auditor_appointments import OrganisationAuditorPages, PlatformAuditorPages
+from eam.ui.pages.appointments import AccessManagerPages, OrganisationAuditorPages
+from eam.ui.pages.auditor_appointments import PlatformAuditorPages
 from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.register_person import RegisterPersonPages
 from eam.ui.pages.departure import DeparturePages
 from eam.ui.pages.duties import SeparationOfDutiesPages
 from eam.ui.pages.organisation import OrganisationPages
-from eam.ui.pages.organisation_people import AccessManagerPages, PersonPickerPages
+from eam.ui.pages.organisation_people import PersonPickerPages
 from eam.ui.pages.people import PeoplePages
 from eam.ui.pages.registers import RegisterPages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in

@@ -288,7 +288,7 @@ async def test_appoint_and_remove_access_managers_but_never_the_last(api: Api, b
     assert "The access manager was appointed." in shown.text and "Dave Employee" in shown.text
 
     again = await browser.post(f"/organisations/{org}/access-managers", {"person_q": "dav", "user_id": dave})
-    assert again.status_code == 409 and "This already exists." in again.text and 'value="dav"' in again.text
+    assert again.status_code == 409 and "This person is already an access manager here." in again.text and 'value="dav"' in again.text
     nobody = await browser.post(f"/organisations/{org}/access-managers", {"person_q": "x"})
     assert nobody.status_code == 422 and "This field is required." in nobody.text
 

@@ -1,6 +1,6 @@
 """An organisation's people, as its access managers choose them: granting access directly (the
-person found in the people directory as you type) and appointing or removing fellow access
-managers (never the last one).
+person found in the people directory as you type). Appointing and removing access managers is
+:mod:`eam.ui.pages.appointments`.
 
 The rules are the domain's: granting to yourself is refused (four eyes), as is removing the last
 access manager of an active organisation; the page tells why and keeps what was typed.
@@ -16,7 +16,6 @@ from litestar import Controller, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
-from eam.access_managers import service as access_managers
 from eam.assignments import service as assignments
 from eam.assignments.schemas import AssignmentCreate
 from eam.catalogue.schemas import ApplicationOut, RegisterOut
@@ -26,14 +25,11 @@ from eam.ui.forms import Form
 from eam.ui.i18n import end_of_day
 from eam.ui.pages.employee import catalogue_choices
 from eam.ui.pages.people import people_found
-from eam.ui.pages.organisation import SOME_FIELDS, Cursor, Notice, Text, managed, refusal
+from eam.ui.pages.organisation import SOME_FIELDS, Text, managed, refusal
 from eam.ui.pages.sign_in import FormData
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
 from eam.users.flows import standing
-
-MANAGERS_PAGE = 100
-
 
 class PersonPickerPages(Controller):
     @get("/organisations/{organisation_id:uuid}/people", name="organisation-people-search")
@@ -107,57 +103,4 @@ class PersonPickerPages(Controller):
             registers=registers,
             found=found,
             describe=describe,
-        )
-
-
-class AccessManagerPages(Controller):
-    @get("/organisations/{organisation_id:uuid}/access-managers", name="organisation-access-managers")
-    async def access_managers(self, visit: Visit, organisation_id: uuid.UUID, cursor: Cursor = None, notice: Notice = None) -> Template:
-        return await self._page(visit, organisation_id, cursor)
-
-    @post("/organisations/{organisation_id:uuid}/access-managers", name="appoint-access-manager")
-    async def appoint(self, visit: Visit, organisation_id: uuid.UUID, data: FormData) -> Template | Redirect:
-        """Appoint a fellow access manager of this organisation."""
-        form = Form(data, visit.gettext)
-        person = form.identifier("user_id")
-        if person is None or not form:
-            return await self._page(visit, organisation_id, None, failed=("appoint", form, visit.gettext(SOME_FIELDS)), status=422)
-        try:
-            async with visit.changing() as ctx:
-                await managed(ctx, organisation_id, "access_manager", "appoint")
-                await access_managers.appoint(ctx, organisation_id, person)
-        except EAMError as exc:
-            return await self._page(visit, organisation_id, None, failed=("appoint", form, form.absorb(exc)), status=exc.status)
-        return visit.redirect(f"/organisations/{organisation_id}/access-managers", "appointed")
-
-    @post("/organisations/{organisation_id:uuid}/access-managers/{user_id:uuid}/remove", name="remove-access-manager")
-    async def remove(self, visit: Visit, organisation_id: uuid.UUID, user_id: uuid.UUID, data: FormData) -> Template | Redirect:
-        """Remove an access manager; the last one of an active organisation stays."""
-        form = Form(data, visit.gettext)
-        try:
-            async with visit.changing() as ctx:
-                await managed(ctx, organisation_id, "access_manager", "remove")
-                await access_managers.remove(ctx, organisation_id, user_id)
-        except EAMError as exc:
-            return await self._page(visit, organisation_id, None, failed=(str(user_id), form, form.absorb(exc)), status=exc.status)
-        return visit.redirect(f"/organisations/{organisation_id}/access-managers", "removed")
-
-    async def _page(
-        self, visit: Visit, organisation_id: uuid.UUID, cursor: str | None, *, failed: tuple[str, Form, str] | None = None, status: int = 200
-    ) -> Template:
-        typed = failed[1].values if failed and failed[0] == "appoint" else {}
-        async with visit.reading() as ctx:
-            visit.standing = await standing(ctx)
-            org = await managed(ctx, organisation_id, "access_manager", "appoint")
-            managers, next_cursor = await access_managers.list_access_managers(ctx, organisation_id, MANAGERS_PAGE, cursor)
-            found = await people_found(ctx, typed.get("person_q"))
-        return visit.page(
-            "access_managers.html",
-            status=status,
-            org=organisation_out(org),
-            managers=managers,
-            next_cursor=next_cursor,
-            found=found,
-            typed=typed,
-            failed=failed,
         )
