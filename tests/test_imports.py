@@ -206,6 +206,30 @@ async def test_size_and_line_limits(api: Api, settings: Any) -> None:
     assert_problem(await upload(api, too_big, dry_run=True), 413, "payload-too-large")
 
 
+async def test_an_upload_past_the_configured_limit_is_refused_while_it_streams(api: Api, settings: Any) -> None:
+    """Without a Content-Length (chunked), the server stops reading once the configured limit is
+    passed: a body of 50 times the limit is refused without being held whole."""
+    await api.managed_organisation("alice")
+    limit = settings.import_max_bytes
+    sent: list[int] = []
+
+    async def chunks() -> Any:
+        yield b"first_name,last_name,email,ssin,org_nihdi,role\n"
+        for _ in range(50):
+            sent.append(limit)
+            yield b"x" * limit
+
+    response = await api.post("/v1/imports", "alice", content=chunks(), params={"dry_run": "true"}, headers={"Content-Type": "text/csv"})
+    problem = assert_problem(response, 413, "payload-too-large")
+    assert problem["limit"] == limit and "more than" in problem["detail"]
+    assert len(sent) < 5, f"{len(sent)} chunks of {limit} bytes were read"
+    # a declared length past the limit is refused before the body is read
+    declared = await api.post(
+        "/v1/imports", "alice", content=b"x" * (limit + 1), params={"dry_run": "true"}, headers={"Content-Type": "text/csv"}
+    )
+    assert f"the file has {limit + 1} bytes" in assert_problem(declared, 413, "payload-too-large")["detail"]
+
+
 async def test_the_example_files_of_the_readme_import_as_described(api: Api) -> None:
     from pathlib import Path
 

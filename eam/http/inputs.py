@@ -22,6 +22,7 @@
   ``malformed-body`` (400), never a server error.
 - An operation whose body is required refuses an empty one with ``malformed-body`` too.
 - An operation that reads no body refuses one (422, field ``$``) rather than dropping it.
+- A CSV upload (``text/csv``, the imports) is read only up to ``EAM_IMPORT_MAX_BYTES`` (413 past it).
 
 The decoded value is cached on the request, so the handler's own validation reads it once more
 from memory, not from the wire.
@@ -41,6 +42,7 @@ from eam.core.errors import (
     FieldError,
     MalformedBody,
     OAuthInvalidRequest,
+    PayloadTooLarge,
     UnknownQueryParameter,
     UnsupportedMediaType,
     ValidationFailed,
@@ -159,14 +161,34 @@ CSV_MEDIA_TYPE = "text/csv"
 
 
 async def _check_csv_body(request: Request[Any, Any, Any]) -> None:
-    """A CSV upload is ``text/csv`` (RFC 4180; the file itself says whether it is UTF-8)."""
-    if not await request.body():  # 413 problem beyond the handler's own size limit
-        raise MalformedBody("this operation needs a CSV file as its body")
+    """A CSV upload is ``text/csv`` (RFC 4180; the file itself says whether it is UTF-8), of at
+    most ``EAM_IMPORT_MAX_BYTES``: refused (413) from its declared ``Content-Length`` before a byte
+    is read, or as soon as a body sent without one (chunked) grows past the limit; the server
+    never holds more than the configured limit of it."""
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type != CSV_MEDIA_TYPE:
         raise UnsupportedMediaType(
             f"send the file as {CSV_MEDIA_TYPE}, not {media_type[:100] or 'no Content-Type'}", method=request.method, accepted=CSV_MEDIA_TYPE
         )
+    if not await _body_within(request, request.app.state.settings.import_max_bytes):
+        raise MalformedBody("this operation needs a CSV file as its body")
+
+
+async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The body, read as it streams in and given up on past ``limit`` bytes (413); cached where
+    Litestar's ``request.body()`` finds it for the handler."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the file has {int(declared)} bytes; at most {limit} are accepted", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the file has more than {limit} bytes; at most {limit} are accepted", limit=limit)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    ScopeState.from_scope(request.scope).body = body
+    return body
 
 
 #: What web pages accept as a body: HTML forms (WHATWG HTML, form submission).
