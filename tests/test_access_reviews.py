@@ -13,7 +13,8 @@ from litestar import Litestar
 
 from eam.core.enums import ReviewRecurrence
 from eam.jobs import CLOSE_REVIEWS, run_job
-from eam.reviews.jobs import add_months, next_deadline
+from eam.core.context import system_context
+from eam.reviews.jobs import add_months, close_due_reviews, next_deadline
 from tests.conftest import Api, Clock, assert_problem, error_fields
 
 
@@ -185,3 +186,55 @@ def test_months_are_added_to_the_same_day_or_the_last_one() -> None:
     assert add_months(moment, 3) == dt.datetime(2027, 4, 30, 22, 0, tzinfo=dt.UTC)
     assert add_months(moment, 12) == dt.datetime(2028, 1, 31, 22, 0, tzinfo=dt.UTC)
     assert next_deadline(moment, ReviewRecurrence.QUARTERLY, dt.datetime(2027, 8, 1, tzinfo=dt.UTC)) == dt.datetime(2027, 10, 31, 22, 0, tzinfo=dt.UTC)
+
+
+async def test_a_platform_wide_campaign_is_reviewed_per_organisation_and_auditors_only_read(api: Api, clock: Clock) -> None:
+    org, held = await setup(api)
+    other = await api.organisation(name="UZ Gent", nihdi="71000535")
+    assert (await api.appoint(other["id"], "frank")).status_code == 201
+    gina = await api.approved_assignment(other["id"], "gina", manager="frank")
+    dpo = await api.user_id("dpo")
+    assert (await api.post(f"/v1/organisations/{org['id']}/auditors", "alice", json={"user_id": dpo})).status_code == 201
+    review = (await start(api, "admin", application="healthstat", deadline=deadline(clock), default_decision="keep")).json()
+    assert review["item_count"] == 4
+    # each manager sees and decides the items of their own organisation only
+    franks = (await api.get(f"/v1/access-reviews/{review['id']}/items", "frank")).json()["items"]
+    assert [item["assignment_id"] for item in franks] == [gina["id"]]
+    assert_problem(await decide(api, review["id"], held["carol"]["id"], "frank"), 404, "not-found")
+    assert (await decide(api, review["id"], gina["id"], "frank")).status_code == 200
+    assert (await api.get(f"/v1/access-reviews/{review['id']}/report", "frank")).json()["counts"] == {"pending": 0, "kept": 1, "changed": 0, "revoked": 0, "defaulted": 0}
+    # the organisation's auditor reads, never decides
+    assert len((await api.get(f"/v1/access-reviews/{review['id']}/items", "dpo")).json()["items"]) == 3
+    assert_problem(await decide(api, review["id"], held["carol"]["id"], "dpo"), 403, "forbidden")
+    assert_problem(await start(api, "dpo", organisation_id=org["id"], deadline=deadline(clock), default_decision="keep"), 403, "forbidden")
+    # a platform admin may decide (never on their own access)
+    assert (await decide(api, review["id"], held["carol"]["id"], "admin", "revoke", reason="Platform-wide clean-up.")).status_code == 200
+
+
+async def test_the_deadline_is_worked_through_in_batches(api: Api, app: Litestar, clock: Clock) -> None:
+    org, held = await setup(api)
+    review = (await start(api, organisation_id=org["id"], deadline=deadline(clock, 1), default_decision="keep")).json()
+    clock.advance(days=2)
+    async with system_context(app.state.services, "reviews") as ctx:
+        assert await close_due_reviews(ctx, limit=2) == 2
+    assert (await api.get(f"/v1/access-reviews/{review['id']}", "alice")).json()["status"] == "open"
+    async with system_context(app.state.services, "reviews") as ctx:
+        assert await close_due_reviews(ctx, limit=2) == 2  # the last item and the close
+    assert (await api.get(f"/v1/access-reviews/{review['id']}", "alice")).json()["status"] == "closed"
+    assert all(item["decision"] == "keep" for item in (await api.get(f"/v1/access-reviews/{review['id']}/items", "alice")).json()["items"])
+    assert {(await api.get(f"/v1/assignments/{a['id']}", "alice")).json()["status"] for a in held.values()} == {"active"}
+
+
+async def test_workers_closing_a_recurring_campaign_at_once_start_one_next_round(api: Api, app: Litestar, clock: Clock) -> None:
+    org, _held = await setup(api)
+    review = (await start(api, organisation_id=org["id"], deadline=deadline(clock, 1), default_decision="revoke", recurrence="yearly")).json()
+    clock.advance(days=2)
+    outcomes = await asyncio.gather(*(run_close(app) for _ in range(4)), return_exceptions=True)
+    assert sorted(outcomes) == [0, 0, 0, 4], outcomes  # one worker defaulted the three items and closed it
+    assert await run_close(app) == 0
+    reviews = (await api.get("/v1/access-reviews", "alice")).json()["items"]
+    assert len([r for r in reviews if r["previous_id"] == review["id"]]) == 1
+    report = (await api.get(f"/v1/access-reviews/{review['id']}/report", "alice")).json()
+    assert report["counts"] == {"pending": 0, "kept": 0, "changed": 0, "revoked": 3, "defaulted": 3}
+    events = (await api.get("/v1/audit-events", "admin", params={"action": "access_review.decided"})).json()["items"]
+    assert len(events) == 3
