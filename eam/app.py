@@ -39,6 +39,7 @@ from eam.health.routes import live, ready
 from eam.grant_tokens.routes import GrantTokenController
 from eam.imports.routes import ExportController, ImportController
 from eam.outbox.routes import OutboxController
+from eam.reviews.routes import AccessReviewController
 from eam.jobs import ensure_signing_key, run_periodically
 from eam.notifications.smtp import SmtpMailer
 from eam.outbox.jobs import run_outbox
@@ -152,6 +153,7 @@ def create_app(
             ImportController,
             ExportController,
             OutboxController,
+            AccessReviewController,
             SignInController,
             OrganisationController,
             AccessManagerController,

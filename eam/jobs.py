@@ -28,6 +28,7 @@ from eam.core.context import Context, Services, system_context
 from eam.core.errors import Conflict
 from eam.grant_tokens.jobs import forget_spent_revocations
 from eam.notifications.jobs import send_ending_reminders
+from eam.reviews.jobs import close_due_reviews, remind_reviewers
 from eam.signing_keys.jobs import retire_spent_keys, rotate_key_if_due
 
 logger = logging.getLogger("eam.jobs")
@@ -52,9 +53,11 @@ ROTATE_KEY = Job("rotate-key", KEYS, rotate_key_if_due)
 FORGET_SIGN_INS = Job("forget-sign-ins", "sign-in", forget_ended_sign_ins)
 PRUNE_POLICY_LOG = Job("prune-policy-log", "policy", prune_policy_change_log)
 REMIND_ENDING = Job("remind-ending-assignments", "reminders", send_ending_reminders)
+CLOSE_REVIEWS = Job("close-due-reviews", "reviews", close_due_reviews)
+REMIND_REVIEWERS = Job("remind-reviewers", "reviews", remind_reviewers)
 
 #: Every round, in this order.
-JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING)
+JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING, CLOSE_REVIEWS, REMIND_REVIEWERS)
 
 
 async def run_job(services: Services, job: Job) -> int:

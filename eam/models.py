@@ -14,6 +14,7 @@ from eam.imports.models import Import
 from eam.notifications.models import AssignmentReminder
 from eam.organisations.models import Organisation
 from eam.outbox.models import OutboxMessage
+from eam.reviews.models import AccessReview, AccessReviewItem
 from eam.service_clients.models import ServiceClient
 from eam.signing_keys.models import SigningKey
 from eam.users.models import Membership, User
@@ -21,6 +22,8 @@ from eam.users.models import Membership, User
 __all__ = [
     "AccessManager",
     "AccessRequest",
+    "AccessReview",
+    "AccessReviewItem",
     "Assignment",
     "AssignmentReminder",
     "AuditEvent",

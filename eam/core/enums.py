@@ -38,3 +38,23 @@ class KeyStatus(StrEnum):
     CURRENT = "current"
     PREVIOUS = "previous"
     RETIRED = "retired"
+
+
+class ReviewStatus(StrEnum):
+    """An access review campaign: ``open`` until its deadline is handled, then ``closed``."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReviewDecision(StrEnum):
+    KEEP = "keep"
+    CHANGE = "change"
+    REVOKE = "revoke"
+
+
+class ReviewRecurrence(StrEnum):
+    NONE = "none"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"

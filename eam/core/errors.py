@@ -281,3 +281,20 @@ class ItemProblem(msgspec.Struct, frozen=True):
     @property
     def code(self) -> str:
         return self.type.removeprefix(PROBLEM_TYPE_PREFIX)
+
+
+class ReviewOwnAssignment(Forbidden):
+    """Four eyes: nobody reviews their own access, not even a platform admin."""
+
+    code = "review-own-assignment"
+    title = "Nobody may review their own access"
+
+
+class ReviewClosed(Conflict):
+    code = "review-closed"
+    title = "The access review is closed (its deadline has passed)"
+
+
+class ReviewItemDecided(Conflict):
+    code = "review-item-decided"
+    title = "This item of the access review has been decided already"

@@ -111,6 +111,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: ``EAM_REMINDER_DAYS``: remind a holder and the access managers this many days before an
     #: assignment ends (each entry once per assignment); empty: no reminders.
     reminder_days: tuple[int, ...] = (14, 1)
+    #: ``EAM_REVIEW_REMINDER_DAYS``: remind the reviewers of an access review with items still
+    #: pending this many days before its deadline (once per campaign).
+    review_reminder_days: int = 3
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -169,6 +172,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_OUTBOX_POLL_SECONDS must be between 0.01 and 600")
         if any(not 1 <= days <= 365 for days in self.reminder_days) or len(set(self.reminder_days)) != len(self.reminder_days):
             raise SettingsError("EAM_REMINDER_DAYS must list distinct whole days between 1 and 365, e.g. 14,1")
+        if not 1 <= self.review_reminder_days <= 365:
+            raise SettingsError("EAM_REVIEW_REMINDER_DAYS must be a whole number of days between 1 and 365")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -207,6 +212,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_RATE_LIMIT_TOKENS_PER_MINUTE": "rate_limit_tokens_per_minute",
             "EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE": "rate_limit_introspection_per_minute",
             "EAM_OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
+            "EAM_REVIEW_REMINDER_DAYS": "review_reminder_days",
         }
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset

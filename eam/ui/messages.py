@@ -35,6 +35,8 @@ NOTICES: dict[str, str] = {
     "register-added": N_("The register was added."),
     "client-disabled": N_("The service client was disabled: its secret no longer works."),
     "person-left": N_("The person was marked as having left: their access here ended."),
+    "review-started": N_("The access review has started. Its reviewers were told."),
+    "review-decided": N_("Your decision was recorded."),
 }
 
 #: One message per problem type (``urn:eam:problem:<code>``) a page can meet.
@@ -56,6 +58,9 @@ PROBLEMS: dict[str, str] = {
     "organisation-disabled": N_("This organisation is disabled."),
     "last-access-manager": N_("An organisation always keeps at least one access manager."),
     "person-left": N_("This person has left the organisation already."),
+    "review-own-assignment": N_("Nobody reviews their own access: another reviewer of the organisation decides on it (four-eyes rule)."),
+    "review-closed": N_("This access review is closed: its deadline has passed."),
+    "review-item-decided": N_("This access has been reviewed already, perhaps by another reviewer just now."),
     "already-exists": N_("This already exists."),
     "separation-of-duties": N_("This person would hold two profiles that must be held by different people (separation of duties), because of what they hold already."),
     "no-active-assignment": N_("You hold no active access in this application."),
@@ -93,7 +98,15 @@ STATUSES: dict[str, str] = {
     "current": N_("current"),
     "previous": N_("previous"),
     "retired": N_("retired"),
+    "open": N_("open"),
+    "closed": N_("closed"),
+    "decided": N_("decided"),
 }
+
+#: An access review's decision on an item.
+REVIEW_DECISIONS: dict[str, str] = {"keep": N_("kept"), "change": N_("changed"), "revoke": N_("revoked")}
+#: How often an access review comes back.
+RECURRENCES: dict[str, str] = {"none": N_("once"), "monthly": N_("every month"), "quarterly": N_("every quarter"), "yearly": N_("every year")}
 
 #: A bulk decision's outcome for one request that succeeded.
 DECIDED: dict[str, str] = {"approve": N_("Approved"), "reject": N_("Rejected")}

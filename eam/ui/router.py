@@ -39,6 +39,7 @@ from eam.ui.pages.organisation import OrganisationPages
 from eam.ui.pages.organisation_people import PersonPickerPages
 from eam.ui.pages.people import PeoplePages
 from eam.ui.pages.registers import RegisterPages
+from eam.ui.pages.reviews import ReviewPages
 from eam.ui.pages.sign_in import SignInPages, demo_sign_in
 from eam.ui.security import CSRF_COOKIE, add_security_headers, csrf_config, secured
 from eam.ui.visit import PAGE_HEADERS, Visit, provide_visit
@@ -137,6 +138,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         PlatformAuditorPages,
         RegisterPages,
         SeparationOfDutiesPages,
+        ReviewPages,
     ]
     if not settings.is_production and settings.dev_token_secret:
         handlers.append(demo_sign_in)  # development only: never registered in production

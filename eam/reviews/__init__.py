@@ -1,0 +1,1 @@
+"""Access reviews (recertification campaigns): reviewers keep, change or revoke each assignment in scope."""
