@@ -32,6 +32,9 @@ async def test_an_access_manager_starts_a_review_and_decides(api: Api, clock: Cl
     page = await alice.follow(started)
     text = text_of(page.text)
     assert "The access review has started." in text and "every quarter" in text
+    # the deadline is shown as the day chosen (it ends at midnight after it)
+    chosen = dt.date.fromisoformat(day)
+    assert f"Deadline {chosen.strftime('%b')} {chosen.day}, {chosen.year}" in text
     [review] = (await api.get("/v1/access-reviews", "alice")).json()["items"]
     assert review["item_count"] == 2
     assert f'/reviews/{review["id"]}/items/{carol["id"]}' in page.text
