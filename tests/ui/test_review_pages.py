@@ -74,3 +74,21 @@ async def test_the_review_pages_in_french_and_closed_to_employees(api: Api, cloc
     await carol.sign_in("carol")
     assert (await carol.get(f'/reviews/{review["id"]}')).status_code == 404
     assert (await carol.get("/reviews/new")).status_code == 403
+
+
+async def test_an_auditor_finds_the_reviews_in_the_menu_and_only_reads_them(api: Api, clock: Clock, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    carol = await api.approved_assignment(brugge["id"], "carol")
+    appointed = await api.post(f"/v1/organisations/{brugge['id']}/auditors", "alice", json={"user_id": await api.user_id("dora")})
+    assert appointed.status_code == 201, appointed.text
+    review = (await api.post("/v1/access-reviews", "alice", json={"organisation_id": brugge["id"], "deadline": (clock.now + dt.timedelta(days=5)).isoformat(), "default_decision": "keep"})).json()
+    dora = person()
+    await dora.sign_in("dora")
+    listing = await dora.get("/reviews")
+    assert listing.status_code == 200
+    assert 'href="/reviews"' in listing.text and f'href="/reviews/{review["id"]}"' in listing.text
+    assert 'href="/reviews/new"' not in listing.text
+    assert (await dora.get(f'/reviews/{review["id"]}')).status_code == 200
+    refused = await dora.post(f'/reviews/{review["id"]}/items/{carol["id"]}', {"decision": "revoke", "reason": "An auditor tries."})
+    assert refused.status_code == 403
+    assert (await api.get(f"/v1/assignments/{carol['id']}", "alice")).json()["status"] == "active"
