@@ -248,6 +248,8 @@ async def test_registers_are_listed_and_filtered_by_application(api: Api) -> Non
         "applications": ["healthstat"],
         "source": "catalogue",
         "holders": None,
+        "ends_on": None,
+        "ends_at": None,
     }
     assert_problem(await api.get("/v1/registers/HDBP9999", "carol"), 404, "not-found")
 
