@@ -25,19 +25,19 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from eam.assignments import duties
 from eam.assignments.models import Assignment
-from eam.assignments.schemas import ExtensionIn
-from eam.assignments.service import AssignmentRow, check_end_date, get_assignment, hold_register_access, live_assignment
+from eam.assignments.schemas import AssignmentOut, ExtensionIn
+from eam.assignments.service import ASSIGNMENT_ROWS, AssignmentRow, assignment_out, check_end_date, get_assignment, hold_register_access, live_assignment
 from eam.authz.policy_store import PolicyStore
 from eam.core.context import Context
 from eam.core.enums import AssignmentStatus
 from eam.core.errors import AlreadyAssigned, AssignmentNotActive, FieldError, RenewalWindowClosed, ValidationFailed
 
 
-def renewable_until(assignment: Assignment, grace_days: int) -> dt.datetime | None:
+def renewable_until(assignment: Assignment | AssignmentOut, grace_days: int) -> dt.datetime | None:
     """The last moment the assignment may still be renewed: its end plus the grace period (None:
     it has no end, so it only ever needs extending)."""
     if assignment.valid_until is None:
@@ -61,6 +61,21 @@ def check_renewable(ctx: Context, assignment: Assignment) -> None:
 
 def is_ended(assignment: Assignment, now: dt.datetime) -> bool:
     return assignment.effective_status(now) == AssignmentStatus.EXPIRED
+
+
+def in_grace(assignment: AssignmentOut, now: dt.datetime, grace_days: int) -> bool:
+    """Ended (expired, not revoked) and still renewable: what the pages offer to extend."""
+    until = renewable_until(assignment, grace_days)
+    return assignment.status == AssignmentStatus.EXPIRED and until is not None and until > now
+
+
+async def my_renewable(ctx: Context) -> list[AssignmentOut]:
+    """The caller's assignments that ended within the grace period, latest end first (the
+    holder's access page offers to ask for their renewal)."""
+    since = ctx.now - dt.timedelta(days=ctx.settings.renewal_grace_days)
+    ended = or_(Assignment.status == AssignmentStatus.EXPIRED, and_(Assignment.status == AssignmentStatus.ACTIVE, Assignment.valid_until <= ctx.now))
+    stmt = ASSIGNMENT_ROWS.where(Assignment.user_id == ctx.user.id, ended, Assignment.valid_until > since).order_by(Assignment.valid_until.desc(), Assignment.id)
+    return [assignment_out(row, ctx.now) for row in (await ctx.session.execute(stmt)).all()]
 
 
 async def extend(ctx: Context, assignment_id: uuid.UUID, data: ExtensionIn) -> AssignmentRow:
