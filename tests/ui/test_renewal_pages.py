@@ -6,12 +6,15 @@ moved (below)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
 
 from eam.core.times import end_of_day
+from tests.conftest import Api, Clock
 from tests.ui.browser import BrowserThread, EamServer, visiting
+from tests.ui.pages import Person, text_of
 from tests.ui.test_journeys import inbox_card, open_menu, shown_day, sign_in, sign_out
 
 
@@ -72,3 +75,58 @@ def ask_to_extend_and_approve(browser: Any, eam: EamServer) -> None:
 
 def test_the_holder_asks_to_extend_and_the_manager_approves(chromium: BrowserThread, eam: EamServer) -> None:
     chromium.journey(ask_to_extend_and_approve, eam)
+
+
+# ------------------------------------------------------------------ after the end (in-process)
+
+
+async def test_ended_access_is_offered_for_renewal_to_holder_and_manager_within_grace(api: Api, clock: Clock, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    held = await api.approved_assignment(brugge["id"], "carol")
+    ends = clock.now + dt.timedelta(days=2)
+    await api.patch(f"/v1/assignments/{held['id']}", "alice", json={"valid_until": ends.isoformat()})
+    clock.advance(days=5)
+    carol = person()
+    await carol.sign_in("carol")
+    home = text_of((await carol.get("/")).text)
+    assert "Access that ended recently (it can still be renewed)" in home
+    extend = f"/access/{held['id']}/extend"
+    form = await carol.get(extend)
+    assert form.status_code == 200 and "ended on" in text_of(form.text)
+    refused = await carol.post(extend, {"valid_until": "", "justification": "short"})
+    assert refused.status_code == 422
+    new_end = (clock.now + dt.timedelta(days=90)).date()
+    asked = await carol.follow(await carol.post(extend, {"valid_until": new_end.isoformat(), "justification": "The study runs three months longer."}))
+    assert "Your request to extend your access was sent to the access managers." in text_of(asked.text)
+    (pending,) = (await api.get("/v1/access-requests", "alice", params={"status": "pending"})).json()["items"]
+    assert pending["changes_assignment_id"] == held["id"]
+
+    alice = person()
+    await alice.sign_in("alice")
+    page = f"/organisations/{brugge['id']}/assignments/{held['id']}"
+    assert f'action="{page}/extension"' in (await alice.get(page)).text
+    past = await alice.post(f"{page}/extension", {"valid_until": (clock.now - dt.timedelta(days=1)).date().isoformat()})
+    assert past.status_code == 422
+    done = await alice.follow(await alice.post(f"{page}/extension", {"valid_until": new_end.isoformat(), "comment": "Renewed."}))
+    assert "The access was extended." in text_of(done.text)
+    assert (await api.get(f"/v1/assignments/{held['id']}", "alice")).json()["status"] == "active"
+    # the holder no longer sees the access as ended
+    assert "Access that ended recently" not in text_of((await carol.get("/")).text)
+
+
+async def test_nothing_is_offered_after_the_grace_period(api: Api, clock: Clock, person: Callable[..., Person]) -> None:
+    brugge = await api.managed_organisation("alice")
+    held = await api.approved_assignment(brugge["id"], "carol")
+    await api.patch(f"/v1/assignments/{held['id']}", "alice", json={"valid_until": (clock.now + dt.timedelta(days=1)).isoformat()})
+    clock.advance(days=40)
+    carol = person()
+    await carol.sign_in("carol")
+    assert "Access that ended recently" not in text_of((await carol.get("/")).text)
+    asked = await carol.post(f"/access/{held['id']}/extend", {"valid_until": (clock.now + dt.timedelta(days=90)).date().isoformat(), "justification": "The study runs three months longer."})
+    assert asked.status_code == 409
+    assert "This access ended too long ago to be renewed; ask for access again." in text_of(asked.text)
+    alice = person()
+    await alice.sign_in("alice")
+    page = f"/organisations/{brugge['id']}/assignments/{held['id']}"
+    shown = (await alice.get(page)).text
+    assert f'action="{page}/extension"' not in shown and "This access has ended" in text_of(shown)
