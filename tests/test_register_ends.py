@@ -120,3 +120,17 @@ async def test_a_file_register_end_caps_access_granted_before_it_at_the_sweep(ap
     assert await run_jobs(app.state.services, EXPIRE_ASSIGNMENTS) == (0,)
     assert (await api.get(f"/v1/assignments/{created['id']}", "alice")).json()["valid_until"] == ends_at
     assert (await api.get(f"/v1/assignments/{held['id']}", "alice")).json()["valid_until"] is None
+
+
+async def test_an_import_names_lines_for_a_register_that_has_ended(api: Api, clock: Clock) -> None:
+    from tests.test_imports import ACCOUNTS, outcomes, problems, upload
+
+    await stroke_register(api, applications=["healthstat", "hd4dp2"], ends_on=(clock.now + dt.timedelta(days=1)).date().isoformat())
+    await api.managed_organisation("alice")
+    open_preview = await upload(api, ACCOUNTS, dry_run=True, mode="pre_approved", register="HDBP0500")
+    assert outcomes(open_preview.json()) == [(2, "created"), (3, "created"), (4, "created")]
+    clock.advance(days=3)
+    preview = await upload(api, ACCOUNTS, dry_run=True, mode="pre_approved", register="HDBP0500")
+    assert preview.status_code == 200, preview.text
+    assert outcomes(preview.json()) == [(2, "error"), (3, "error"), (4, "error")]
+    assert problems(preview.json(), 2)["register"] == "register HDBP0500 has ended: it gives no new access"
