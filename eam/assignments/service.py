@@ -142,6 +142,8 @@ async def grant(
     duties against what is held and against the file's other lines.
     """
     valid_until = await ctx.catalogue.capped_end(ctx.session, register, valid_until, ctx.now)
+    if valid_until is not None and valid_until <= valid_from:  # only when capped at the register's end
+        raise ValidationFailed("the access would start after the register ends", [FieldError("$.valid_from", f"must be before {valid_until.isoformat()}")])
     existing = None if known_unheld else await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
         raise AlreadyAssigned(
