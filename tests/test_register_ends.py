@@ -134,3 +134,14 @@ async def test_an_import_names_lines_for_a_register_that_has_ended(api: Api, clo
     assert preview.status_code == 200, preview.text
     assert outcomes(preview.json()) == [(2, "error"), (3, "error"), (4, "error")]
     assert problems(preview.json(), 2)["register"] == "register HDBP0500 has ended: it gives no new access"
+
+
+async def test_a_direct_grant_starting_after_the_register_ends_is_refused(api: Api, clock: Clock) -> None:
+    await stroke_register(api, ends_on=(clock.now + dt.timedelta(days=10)).date().isoformat())
+    org = await api.managed_organisation("alice")
+    dave = await api.user_id("dave")
+    direct = {"user_id": dave, "organisation_id": org["id"], "application": "healthstat", "register": "HDBP0500", "profile": {"role": "data_provider", "data_level": "hospital"}}
+    late = await api.post("/v1/assignments", "alice", json={**direct, "valid_from": iso(clock.now + dt.timedelta(days=20))})
+    body = assert_problem(late, 422, "validation-error")
+    assert body["errors"][0]["field"] == "$.valid_from"
+    assert (await api.post("/v1/assignments", "alice", json=direct)).status_code == 201

@@ -97,3 +97,18 @@ async def test_a_renewal_is_refused_when_the_access_was_granted_again_meanwhile(
     response = await api.post(f"/v1/assignments/{held['id']}/extension", "alice", json={"valid_until": iso(clock.now + dt.timedelta(days=30))})
     body = assert_problem(response, 409, "already-assigned")
     assert body["existing"] == f"/v1/assignments/{again['id']}"
+
+
+async def test_two_managers_renewing_at_once_renew_once(api: Api, clock: Clock) -> None:
+    import asyncio
+
+    org, held = await ending_assignment(api, clock)
+    await api.appoint(org["id"], "bob", by="admin")
+    clock.advance(days=4)
+    body = {"valid_until": iso(clock.now + dt.timedelta(days=60))}
+    url = f"/v1/assignments/{held['id']}/extension"
+    first, second = await asyncio.gather(api.post(url, "alice", json=body), api.post(url, "bob", json=body))
+    # the second sees the first's renewal: the same end is no extension any more
+    assert sorted([first.status_code, second.status_code]) == [200, 422], (first.text, second.text)
+    events = (await api.get("/v1/audit-events", params={"target_id": held["id"], "action": "assignment.renewed"})).json()["items"]
+    assert len(events) == 1
