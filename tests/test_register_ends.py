@@ -145,3 +145,16 @@ async def test_a_direct_grant_starting_after_the_register_ends_is_refused(api: A
     body = assert_problem(late, 422, "validation-error")
     assert body["errors"][0]["field"] == "$.valid_from"
     assert (await api.post("/v1/assignments", "alice", json=direct)).status_code == 201
+
+
+def test_a_file_register_end_must_be_a_toml_date(tmp_path: Path) -> None:
+    from eam.catalogue.loader import CatalogueError, load_catalogue_file
+
+    text = (SHIPPED_POLICIES_DIR / "catalogue.toml").read_text(encoding="utf-8")
+    path = tmp_path / "catalogue.toml"
+    path.write_text(text.replace("[registers.HDBP0211]\n", '[registers.HDBP0211]\nends_on = "end of June"\n', 1), encoding="utf-8")
+    with pytest.raises(CatalogueError) as refused:
+        load_catalogue_file(path)
+    assert "ends_on" in str(refused.value)
+    path.write_text(text.replace("[registers.HDBP0211]\n", "[registers.HDBP0211]\nends_on = 2027-06-30\n", 1), encoding="utf-8")
+    assert load_catalogue_file(path).registers["HDBP0211"].ends_on == dt.date(2027, 6, 30)
