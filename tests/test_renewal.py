@@ -112,3 +112,14 @@ async def test_two_managers_renewing_at_once_renew_once(api: Api, clock: Clock) 
     assert sorted([first.status_code, second.status_code]) == [200, 422], (first.text, second.text)
     events = (await api.get("/v1/audit-events", params={"target_id": held["id"], "action": "assignment.renewed"})).json()["items"]
     assert len(events) == 1
+
+
+async def test_a_renewal_asked_within_the_grace_period_can_be_approved_after_it(api: Api, clock: Clock) -> None:
+    _org, held = await ending_assignment(api, clock)
+    clock.advance(days=3 + 29)  # one day of grace left
+    request = (await ask(api, held["id"], iso(clock.now + dt.timedelta(days=90)))).json()
+    clock.advance(days=3)  # the window closed while the request waited
+    assert_problem(await api.post(f"/v1/assignments/{held['id']}/extension", "alice", json={"valid_until": iso(clock.now + dt.timedelta(days=90))}), 409, "renewal-window-closed")
+    approved = await api.post(f"/v1/access-requests/{request['id']}/approve", "alice", json={})
+    assert approved.status_code == 200, approved.text
+    assert (await api.get(f"/v1/assignments/{held['id']}", "carol")).json()["status"] == "active"

@@ -327,7 +327,7 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
         assignment = (await get_assignment(ctx, changes, for_update=True))[0]
         if renewal.is_ended(assignment, ctx.now):  # a renewal: reopened first, then changed like any
             ctx.require_in(assignment.organisation_id, "assignment", "update", owner_id=assignment.user_id)
-            await renewal.extend_to(ctx, assignment, valid_until, data.comment)
+            await renewal.extend_to(ctx, assignment, valid_until, data.comment, asked_at=request.created_at)
         await change(ctx, changes, AssignmentPatch(profile=approved_profile, valid_until=valid_until, comment=data.comment))
         return decided
     await grant(

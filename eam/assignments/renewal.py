@@ -45,14 +45,16 @@ def renewable_until(assignment: Assignment | AssignmentOut, grace_days: int) -> 
     return assignment.valid_until + dt.timedelta(days=grace_days)
 
 
-def check_renewable(ctx: Context, assignment: Assignment) -> None:
-    """Refuse (409) extending a revoked assignment, or renewing one whose grace period is over."""
+def check_renewable(ctx: Context, assignment: Assignment, asked_at: dt.datetime | None = None) -> None:
+    """Refuse (409) extending a revoked assignment, or renewing one whose grace period is over
+    when it was asked (``asked_at``: a holder's request, judged by when it was submitted, so an
+    approval that takes a while does not close the window; default now)."""
     status = assignment.effective_status(ctx.now)
     if status == AssignmentStatus.REVOKED:
         raise AssignmentNotActive(f"assignment {assignment.id} was revoked; a revoked assignment is never renewed, ask for new access")
     if status == AssignmentStatus.EXPIRED:
         until = renewable_until(assignment, ctx.settings.renewal_grace_days)
-        if until is not None and until <= ctx.now:
+        if until is not None and until <= (asked_at or ctx.now):
             raise RenewalWindowClosed(
                 f"assignment {assignment.id} ended on {assignment.valid_until.isoformat()}; it could be renewed until {until.isoformat()}, ask for new access",  # type: ignore[union-attr]
                 renewable_until=until.isoformat(),
@@ -87,10 +89,10 @@ async def extend(ctx: Context, assignment_id: uuid.UUID, data: ExtensionIn) -> A
     return row
 
 
-async def extend_to(ctx: Context, assignment: Assignment, valid_until: dt.datetime | None, comment: str | None) -> None:
+async def extend_to(ctx: Context, assignment: Assignment, valid_until: dt.datetime | None, comment: str | None, asked_at: dt.datetime | None = None) -> None:
     """Move the end of ``assignment`` (read for update, authorised by the caller) to ``valid_until``,
     reopening it if it had ended. ``valid_until`` is capped at the register's end."""
-    check_renewable(ctx, assignment)
+    check_renewable(ctx, assignment, asked_at)
     valid_until = await ctx.catalogue.capped_end(ctx.session, assignment.register_code, valid_until, ctx.now)
     check_end_date(valid_until, max(assignment.valid_from, ctx.now))
     if assignment.valid_until is None:
