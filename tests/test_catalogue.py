@@ -248,6 +248,8 @@ async def test_registers_are_listed_and_filtered_by_application(api: Api) -> Non
         "applications": ["healthstat"],
         "source": "catalogue",
         "holders": None,
+        "ends_on": None,
+        "ends_at": None,
     }
     assert_problem(await api.get("/v1/registers/HDBP9999", "carol"), 404, "not-found")
 
@@ -265,7 +267,7 @@ async def test_admin_adds_a_register_with_an_audit_event(api: Api) -> None:
     body = {"code": "HDBP0500", "name": "Belgian Stroke Register", "applications": ["hd4dp2"], "record": RECORD}
     response = await api.post("/v1/registers", json=body)
     assert response.status_code == 201, response.text
-    assert response.json() == {**body, "source": "api"}
+    assert response.json() == {**body, "source": "api", "ends_on": None, "ends_at": None}
     listed = (await api.get("/v1/registers", "carol")).json()["items"]
     assert [(r["code"], r["source"]) for r in listed] == [
         ("HDBP0031", "catalogue"),

@@ -48,7 +48,7 @@ async def test_admin_adds_a_register_with_its_record(api: Api) -> None:
     padded = {**RECORD, "controller": "  Sciensano, Rue Juliette Wytsmanstraat 14, 1050 Brussels \n"}
     added = await api.post("/v1/registers", json={**STROKE, "record": padded})
     assert added.status_code == 201, added.text
-    assert added.json() == {**STROKE, "source": "api"}  # stored without the surrounding whitespace
+    assert added.json() == {**STROKE, "source": "api", "ends_on": None, "ends_at": None}  # stored without the surrounding whitespace
     shown = (await api.get("/v1/registers/HDBP0500", "carol")).json()
     assert shown["record"] == RECORD and shown["source"] == "api"
     [event] = (await api.get("/v1/audit-events", params={"action": "register.added"})).json()["items"]

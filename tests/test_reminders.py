@@ -80,13 +80,15 @@ async def test_reminders_before_the_end_are_sent_once_to_the_holder_and_the_mana
         [holder] = inbox.to("carol@example.org")
         assert subject(holder) == f"Your access ends on {end_day}: healthstat/HDBP0147 at {ORG}"
         text, html = bodies(holder)
-        assert f"ends on {end_day}" in text and "data_provider/hospital" in text and "https://eam.example.org/" in text
-        assert 'href="https://eam.example.org/"' in html
+        extension_page = f"https://eam.example.org/access/{ending['assignment_id']}/extend"  # straight to asking to extend
+        assert f"ends on {end_day}" in text and "data_provider/hospital" in text and extension_page in text
+        assert f'href="{extension_page}"' in html
         [manager] = inbox.to("alice@example.org")
         assert subject(manager) == f"Access ends on {end_day}: Carol Holder, healthstat/HDBP0147 at {ORG}"
         text, html = bodies(manager)
-        assert "The access of Carol Holder" in text and f"https://eam.example.org/organisations/{org['id']}" in text
-        assert f'href="https://eam.example.org/organisations/{org["id"]}"' in html
+        assignment_page = f"https://eam.example.org/organisations/{org['id']}/assignments/{ending['assignment_id']}"
+        assert "The access of Carol Holder" in text and assignment_page in text
+        assert f'href="{assignment_page}"' in html
         for message in inbox.messages:
             assert_nothing_secret(message)
         assert await reminders(app) == [(ending["assignment_id"], 14)]

@@ -16,15 +16,16 @@ from sqlalchemy import and_, bindparam, or_, Select, select, update
 from sqlalchemy.orm import aliased
 
 from eam.access_requests.models import AccessRequest
-from eam.core.enums import AssignmentStatus, RequestStatus
+from eam.core.enums import RequestStatus
 from eam.access_requests.schemas import AccessRequestCreate, AccessRequestOut, ApproveIn, ChangeRequestIn, RejectIn
+from eam.assignments import renewal
 from eam.assignments.schemas import AssignmentPatch
 from eam.assignments.service import change, check_end_date, get_assignment, grant, live_assignment
 from eam.core.audit import EXPIRY, Auditor
 from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import Profile, profile_of
-from eam.core.errors import AlreadyAssigned, AssignmentNotActive, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
+from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
 from eam.notifications.access_requests import request_decided, request_submitted
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
@@ -144,6 +145,7 @@ async def submit(ctx: Context, data: AccessRequestCreate) -> AccessRequest:
     ctx.require(org_domain(data.organisation_id), "access_request", "create")
     org = await require_active_reference(ctx, data.organisation_id)
     await ctx.catalogue.require_register_in(ctx.session, data.register, data.application)
+    await ctx.catalogue.require_open(ctx.session, data.register, ctx.now)
     ctx.catalogue.resolve_profile(data.application, data.profile)
     if len(data.justification.strip()) < 10:
         raise ValidationFailed("justification too short", [FieldError("$.justification", "needs at least 10 non-blank characters")])
@@ -236,19 +238,23 @@ async def _refuse_pending_duplicate(ctx: Context, org: Organisation, application
 
 
 async def ask_change(ctx: Context, assignment_id: uuid.UUID, data: ChangeRequestIn) -> AccessRequest:
-    """A holder asks to change (another profile) or extend (another end date) access they hold.
+    """A holder asks to change (another profile) or extend (another end date) access they hold,
+    or to renew it up to ``EAM_RENEWAL_GRACE_DAYS`` after it ended (:mod:`eam.assignments.renewal`).
 
     It reaches the organisation's access managers like any request, under the same rules (one
-    pending per access, expiry, four-eyes); approving it changes the assignment in place, so
-    the holder keeps access throughout.
+    pending per access, expiry, four-eyes); approving it changes the assignment in place (or
+    reopens it, if it had ended), so the holder keeps access throughout. Never for a revoked
+    assignment, nor for a register that has ended.
     """
     assignment, _holder, org, _creator, _revoker = await get_assignment(ctx, assignment_id)
     if assignment.user_id != ctx.user.id:
         raise Forbidden("only the holder asks for a change; access managers change access directly")
-    if assignment.effective_status(ctx.now) not in (AssignmentStatus.ACTIVE, AssignmentStatus.SCHEDULED):
-        raise AssignmentNotActive(f"assignment {assignment_id} is {assignment.effective_status(ctx.now)}; ask for new access instead")
+    renewal.check_renewable(ctx, assignment)
+    if renewal.is_ended(assignment, ctx.now) and (data.valid_until is msgspec.UNSET or data.valid_until == assignment.valid_until):
+        raise ValidationFailed("a renewal asks for a new end date", [FieldError("$.valid_until", "the assignment has ended: ask for a new end date (or null for none)")])
     ctx.require(org_domain(org.id), "access_request", "create")
     check_active(org)
+    await ctx.catalogue.require_open(ctx.session, assignment.register_code, ctx.now)
     profile = data.profile or profile_of(assignment)
     ctx.catalogue.resolve_profile(assignment.application, profile)
     valid_until = assignment.valid_until if data.valid_until is msgspec.UNSET else data.valid_until
@@ -304,7 +310,8 @@ async def _decide(
 async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple[Any, ...]:
     """Approve as asked or narrowed; the assignment and its policy row commit with the decision.
 
-    A change request changes the assignment it names, in place (it must still be live)."""
+    A change request changes the assignment it names, in place (it must still be live, or have
+    ended within the renewal grace period: then it is reopened, :mod:`eam.assignments.renewal`)."""
     changes = (await get_request(ctx, request_id))[0].changes_assignment_id
     assignment_id = changes or new_id()
     decided = await _decide(ctx, request_id, "approve", RequestStatus.APPROVED, data.comment, assignment_id)
@@ -317,6 +324,10 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
     valid_until = data.valid_until if data.valid_until is not None else request.valid_until
     check_end_date(valid_until, ctx.now)
     if changes is not None:
+        assignment = (await get_assignment(ctx, changes, for_update=True))[0]
+        if renewal.is_ended(assignment, ctx.now):  # a renewal: reopened first, then changed like any
+            ctx.require_in(assignment.organisation_id, "assignment", "update", owner_id=assignment.user_id)
+            await renewal.extend_to(ctx, assignment, valid_until, data.comment, asked_at=request.created_at)
         await change(ctx, changes, AssignmentPatch(profile=approved_profile, valid_until=valid_until, comment=data.comment))
         return decided
     await grant(

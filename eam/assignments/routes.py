@@ -6,13 +6,14 @@ from typing import Annotated
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
 
-from eam.assignments import bulk, duties, history, holder_counts, holders, service
+from eam.assignments import bulk, duties, history, holder_counts, holders, register_ends, renewal, service
 from eam.assignments.bulk import RevocationsIn, RevocationsOut
 from eam.assignments.holder_counts import OrganisationHolders, RegisterDetail
 from eam.assignments.holders import HolderOut
 from eam.assignments.history import AssignmentVersion
 from eam.assignments.models import Assignment
-from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, RevokeIn
+from eam.assignments.schemas import AssignmentCreate, AssignmentOut, AssignmentPatch, AssignmentStatus, ExtensionIn, RevokeIn
+from eam.catalogue.schemas import RegisterOut, RegisterPatch
 from eam.core.context import Context
 from eam.core.times import Instant
 from eam.core.paging import Page, fetch_page
@@ -66,6 +67,15 @@ class AssignmentController(Controller):
     async def change_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) -> AssignmentOut:
         return service.assignment_out(await service.change(ctx, assignment_id, data), ctx.now)
 
+    @post(
+        "/{assignment_id:uuid}/extension",
+        status_code=200,
+        operation_id="extendAssignment",
+        summary="Extend the end date, or renew an assignment that ended within the renewal grace period",
+    )
+    async def extend_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: ExtensionIn) -> AssignmentOut:
+        return service.assignment_out(await renewal.extend(ctx, assignment_id, data), ctx.now)
+
     @post("/{assignment_id:uuid}/revoke", status_code=200, operation_id="revokeAssignment", summary="Revoke with a reason")
     async def revoke_assignment(self, ctx: Context, assignment_id: uuid.UUID, data: RevokeIn) -> AssignmentOut:
         return service.assignment_out(await service.revoke(ctx, assignment_id, data), ctx.now)
@@ -90,6 +100,14 @@ class RegisterRecordController(Controller):
     )
     async def get_register(self, ctx: Context, code: Annotated[str, Parameter(max_length=32)]) -> RegisterDetail:
         return await holder_counts.register_detail(ctx, code)
+
+    @patch(
+        "/{code:str}",
+        operation_id="setRegisterEnd",
+        summary="Set, move or remove the end date of a register added through the API (platform admins); live access is cut back to it",
+    )
+    async def set_register_end(self, ctx: Context, code: Annotated[str, Parameter(max_length=32)], data: RegisterPatch) -> RegisterOut:
+        return await register_ends.set_register_end(ctx, code, data)
 
 
 class HoldersController(Controller):

@@ -51,6 +51,16 @@ class AssignmentPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     comment: Comment | None = None
 
 
+class ExtensionIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Extend a live assignment, or renew one that ended within ``EAM_RENEWAL_GRACE_DAYS``:
+    ``valid_until`` later than the current end (``null``: no end), capped at the register's end."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {"valid_until": "2031-06-30T22:00:00Z", "comment": "The study runs a year longer."}
+
+    valid_until: FutureTime | None
+    comment: Comment | None = None
+
+
 class RevokeIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     EXAMPLE: ClassVar[dict[str, Any]] = {"reason": "Left the organisation."}
 

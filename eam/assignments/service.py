@@ -131,7 +131,8 @@ async def grant(
     known_unheld: bool = False,
 ) -> Assignment:
     """Create an assignment and its policy row; refuse a second live one for the same access,
-    and a profile that breaks a separation of duties (:mod:`eam.assignments.duties`).
+    and a profile that breaks a separation of duties (:mod:`eam.assignments.duties`). Its end is
+    capped at the register's end; a register that has ended gives none (409 ``register-closed``).
 
     ``assignment_id``: the id to give it, when the caller has already recorded it (an approval
     writes it into the decided request). ``origin``: recorded with the audit event (an import
@@ -140,6 +141,9 @@ async def grant(
     live assignments still refuses a second one, and the plan has checked the separation of
     duties against what is held and against the file's other lines.
     """
+    valid_until = await ctx.catalogue.capped_end(ctx.session, register, valid_until, ctx.now)
+    if valid_until is not None and valid_until <= valid_from:  # only when capped at the register's end
+        raise ValidationFailed("the access would start after the register ends", [FieldError("$.valid_from", f"must be before {valid_until.isoformat()}")])
     existing = None if known_unheld else await live_assignment(ctx, user_id, organisation_id, application, register)
     if existing is not None:
         raise AlreadyAssigned(
@@ -271,7 +275,7 @@ async def change(ctx: Context, assignment_id: uuid.UUID, data: AssignmentPatch) 
         assignment.author_group = data.profile.author_group
     if data.valid_until is not msgspec.UNSET:
         check_end_date(data.valid_until, max(assignment.valid_from, ctx.now))  # type: ignore[arg-type]
-        assignment.valid_until = data.valid_until  # type: ignore[assignment]
+        assignment.valid_until = await ctx.catalogue.capped_end(ctx.session, assignment.register_code, data.valid_until, ctx.now)  # type: ignore[arg-type]
     if assignment.snapshot() == before:
         return row
     assignment.updated_at = ctx.now

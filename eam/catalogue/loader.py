@@ -6,6 +6,8 @@ broken catalogue never reaches production half-applied.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 import tomllib
 from pathlib import Path
@@ -53,6 +55,9 @@ class RegisterSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     #: a catalogue written before records existed still loads (the register shows "not recorded
     #: yet"); when given, it is complete and checked like ``POST /v1/registers`` checks it.
     record: RegisterRecord | None = None
+    #: The day the data collection closes (``ends_on = 2027-06-30``): access to it ends at the end
+    #: of that day, Brussels time (:func:`eam.core.times.end_of_day`).
+    ends_on: dt.date | None = None
 
 
 class DutySeparationSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

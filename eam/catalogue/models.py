@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.database import Base, UTCDateTime
@@ -27,3 +27,5 @@ class Register(Base):
     retention_years: Mapped[int | None] = mapped_column(Integer)
     retention_months: Mapped[int | None] = mapped_column(Integer)
     retention_note: Mapped[str | None] = mapped_column(String(500))
+    #: The day the register closes (access ends at the end of that day, Brussels time); None: open.
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
@@ -118,6 +119,18 @@ class RegisterIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     applications: Annotated[list[ApplicationCode], msgspec.Meta(min_length=1, max_length=16)]
     #: Required for every register added through the API.
     record: RegisterRecord
+    #: The day the data collection closes: access to the register ends at the end of that day
+    #: (Brussels time); none: it runs until an end date is set.
+    ends_on: dt.date | None = None
+
+
+class RegisterPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Set, move or remove (``null``) the end date of a register added through the API (a
+    catalogue file register changes in its file). Live access to it is cut back to the new end."""
+
+    EXAMPLE: ClassVar[dict[str, Any]] = {"ends_on": "2030-06-30"}
+
+    ends_on: dt.date | None
 
 
 class RegisterOut(msgspec.Struct, frozen=True):
@@ -128,3 +141,7 @@ class RegisterOut(msgspec.Struct, frozen=True):
     #: The register's record of processing; None: not recorded yet (a register added through
     #: the API before records existed, or a catalogue file entry without one).
     record: RegisterRecord | None = None
+    #: The day the register closes, and the instant access to it ends (the end of that day,
+    #: Brussels time, in UTC); None: it does not end.
+    ends_on: dt.date | None = None
+    ends_at: dt.datetime | None = None

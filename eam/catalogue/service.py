@@ -15,7 +15,8 @@ from eam.core.audit import Auditor
 from eam.catalogue.loader import ApplicationSpec, CatalogueFile, ProfileSpec, RegisterSpec
 from eam.catalogue.models import Register
 from eam.catalogue.schemas import AllowedProfile, ApplicationOut, Profile, RegisterIn, RegisterOut, RegisterRecord, Retention
-from eam.core.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
+from eam.core.errors import AlreadyExists, Conflict, FieldError, NotFound, RegisterClosed, ValidationFailed
+from eam.core.times import end_of_day
 from eam.core.paging import page_of_sorted
 
 
@@ -127,6 +128,34 @@ class Catalogue:
             )
         return register
 
+    async def capped_end(self, session: AsyncSession, code: str, valid_until: dt.datetime | None, now: dt.datetime) -> dt.datetime | None:
+        """Access to a register never outlasts it: ``valid_until`` capped at the register's end
+        (none asked: its end). A register that has ended gives no new access (409)."""
+        register = await self.find_register(session, code)
+        ends_at = register.ends_at if register is not None else None
+        if ends_at is None:
+            return valid_until
+        if ends_at <= now:
+            raise RegisterClosed(f"register {code!r} ended on {register.ends_on}; it gives no new access", ends_at=ends_at.isoformat())  # type: ignore[union-attr]
+        return ends_at if valid_until is None else min(valid_until, ends_at)
+
+    async def require_open(self, session: AsyncSession, code: str, now: dt.datetime) -> None:
+        """409 ``register-closed`` if the register has ended."""
+        await self.capped_end(session, code, None, now)
+
+    async def set_end(self, session: AsyncSession, auditor: Auditor, code: str, ends_on: dt.date | None) -> RegisterOut:
+        """Set, move or remove the end date of a register added through the API (audited)."""
+        if code in self.file.registers:
+            raise Conflict(f"register {code!r} is defined in the catalogue file; set its ends_on there")
+        row = await session.get(Register, code, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no register {code!r}")
+        before = {"code": code, "ends_on": row.ends_on.isoformat() if row.ends_on else None}
+        row.ends_on = ends_on
+        await session.flush()
+        auditor.record("register.end_set", target_type="register", target_id=code, before=before, after={"code": code, "ends_on": ends_on.isoformat() if ends_on else None})
+        return _api_register(row)
+
     async def registers(self, session: AsyncSession, application: str | None = None) -> list[RegisterOut]:
         found = {
             code: _file_register(code, spec)
@@ -163,6 +192,7 @@ class Catalogue:
             retention_years=record.retention.years,
             retention_months=record.retention.months,
             retention_note=record.retention.note,
+            ends_on=data.ends_on,
         )
         session.add(row)
         await session.flush()
@@ -171,18 +201,28 @@ class Catalogue:
             "register.added",
             target_type="register",
             target_id=row.code,
-            after={"code": row.code, "name": row.name, "applications": row.applications, "record": msgspec.to_builtins(record)},
+            after={
+                "code": row.code,
+                "name": row.name,
+                "applications": row.applications,
+                "record": msgspec.to_builtins(record),
+                **({"ends_on": row.ends_on.isoformat()} if row.ends_on else {}),
+            },
         )
         return out
 
 
 def _file_register(code: str, spec: RegisterSpec) -> RegisterOut:
     record = spec.record.stripped() if spec.record is not None else None
-    return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue", record=record)
+    return RegisterOut(code=code, name=spec.name, applications=list(spec.applications), source="catalogue", record=record, **_end(spec.ends_on))
 
 
 def _api_register(row: Register) -> RegisterOut:
-    return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api", record=_record_of(row))
+    return RegisterOut(code=row.code, name=row.name, applications=list(row.applications), source="api", record=_record_of(row), **_end(row.ends_on))
+
+
+def _end(ends_on: dt.date | None) -> dict[str, object]:
+    return {"ends_on": ends_on, "ends_at": end_of_day(ends_on) if ends_on is not None else None}
 
 
 def _record_of(row: Register) -> RegisterRecord | None:

@@ -111,6 +111,21 @@ class AssignmentNotActive(Conflict):
     title = "The assignment is no longer active"
 
 
+class RenewalWindowClosed(Conflict):
+    """An expired assignment is renewed only up to ``EAM_RENEWAL_GRACE_DAYS`` after its end;
+    later, new access is asked for (``renewable_until`` says when the window closed)."""
+
+    code = "renewal-window-closed"
+    title = "The assignment ended too long ago to be renewed"
+
+
+class RegisterClosed(Conflict):
+    """The register's end date (``ends_on``) has passed: no new requests, grants or extensions."""
+
+    code = "register-closed"
+    title = "The register has ended"
+
+
 class OrganisationDisabled(Conflict):
     code = "organisation-disabled"
     title = "The organisation is disabled"

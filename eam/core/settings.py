@@ -114,6 +114,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: ``EAM_REVIEW_REMINDER_DAYS``: remind the reviewers of an access review with items still
     #: pending this many days before its deadline (once per campaign).
     review_reminder_days: int = 3
+    #: ``EAM_RENEWAL_GRACE_DAYS``: an assignment that ran out (expired, never a revoked one) may
+    #: still be renewed this many days after its end, by the holder's request or an access manager.
+    renewal_grace_days: int = 30
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -196,6 +199,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int_vars = {
             "EAM_DEV_TOKEN_TTL_SECONDS": "dev_token_ttl_seconds",
             "EAM_REQUEST_TTL_DAYS": "request_ttl_days",
+            "EAM_RENEWAL_GRACE_DAYS": "renewal_grace_days",
             "EAM_MAX_BODY_BYTES": "max_body_bytes",
             "EAM_IMPORT_MAX_BYTES": "import_max_bytes",
             "EAM_IMPORT_MAX_LINES": "import_max_lines",
@@ -312,6 +316,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """Refuse configurations that are unsafe or unusable (RFC-free, plain business rules)."""
         if self.request_ttl_days < 1:
             raise SettingsError("EAM_REQUEST_TTL_DAYS must be at least 1")
+        if not 0 <= self.renewal_grace_days <= 365:
+            raise SettingsError("EAM_RENEWAL_GRACE_DAYS must be between 0 and 365")
         if self.workers < 1:
             raise SettingsError("EAM_WORKERS must be at least 1")
         if not 1024 <= self.import_max_bytes <= 100 * 1024 * 1024:

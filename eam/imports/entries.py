@@ -65,7 +65,7 @@ def _checked(value: str, kind: object) -> object:
     return msgspec.convert(value, kind)
 
 
-def read_entry(line: Line, catalogue: Catalogue, registers: dict[str, list[str]], default_register: str | None) -> Entry:
+def read_entry(line: Line, catalogue: Catalogue, registers: dict[str, list[str]], default_register: str | None, ended: frozenset[str] = frozenset()) -> Entry:
     """Check one line's values; every problem is kept, with its column, to show them all at once."""
     entry = Entry(line=line.number, problems=list(line.problems))
     problem = entry.problems.append
@@ -77,7 +77,7 @@ def read_entry(line: Line, catalogue: Catalogue, registers: dict[str, list[str]]
         problem(FieldError("org_nihdi", f"{nihdi!r} is not an 8-digit NIHDI number"))
     _read_person(line, entry)
     if line.get("app"):
-        entry.access = _read_access(line, entry, catalogue, registers, default_register)
+        entry.access = _read_access(line, entry, catalogue, registers, default_register, ended)
     else:
         _read_membership(line, entry)
     return entry
@@ -124,7 +124,9 @@ def _read_membership(line: Line, entry: Entry) -> None:
         entry.problems.append(FieldError("access_manager", f"{line.get('access_manager')!r}: use yes or no"))
 
 
-def _read_access(line: Line, entry: Entry, catalogue: Catalogue, registers: dict[str, list[str]], default_register: str | None) -> AccessAsked | None:
+def _read_access(
+    line: Line, entry: Entry, catalogue: Catalogue, registers: dict[str, list[str]], default_register: str | None, ended: frozenset[str]
+) -> AccessAsked | None:
     problem = entry.problems.append
     application = line.get("app").casefold()
     spec = catalogue.file.applications.get(application)
@@ -153,6 +155,8 @@ def _read_access(line: Line, entry: Entry, catalogue: Catalogue, registers: dict
         problem(FieldError("register", f"no register {register!r}"))
     elif application not in registers[register]:
         problem(FieldError("register", f"{register} is not available in {application} (only in {', '.join(registers[register])})"))
+    elif register in ended:
+        problem(FieldError("register", f"register {register} has ended: it gives no new access"))
     valid_until = _read_end(line, entry)
     if profile is None or register is None:
         return None

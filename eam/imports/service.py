@@ -35,8 +35,10 @@ async def plan_file(ctx: Context, body: bytes, mode: Mode, register: str | None)
     if ctx.readable_organisations("person") == []:
         raise Forbidden("only access managers and platform admins import people and access")
     file = read_csv(body, max_bytes=ctx.settings.import_max_bytes, max_lines=ctx.settings.import_max_lines)
-    registers = {r.code: r.applications for r in await ctx.catalogue.registers(ctx.session)}
-    entries = [read_entry(line, ctx.catalogue, registers, register.upper() if register else None) for line in file.lines]
+    known = await ctx.catalogue.registers(ctx.session)
+    registers = {r.code: r.applications for r in known}
+    ended = frozenset(r.code for r in known if r.ends_at is not None and r.ends_at <= ctx.now)
+    entries = [read_entry(line, ctx.catalogue, registers, register.upper() if register else None, ended) for line in file.lines]
     held = await read_holdings(
         ctx.session,
         ctx.now,

@@ -3,10 +3,10 @@
 For each ``N`` in ``EAM_REMINDER_DAYS`` (default 14 and 1), a live assignment (active or
 scheduled, not revoked) whose ``valid_until`` is at most ``N`` days away is reminded once:
 
-- the holder, if they have an e-mail address, with a link to EAM (their access page, where they
-  can ask to extend);
+- the holder, if they have an e-mail address, with a link straight to the page where they ask to
+  extend it (``/access/{id}/extend``);
 - each access manager of the organisation with an address (except the holder, who already has
-  theirs), with a link to the organisation page.
+  theirs), with a link to the assignment's page, where they extend or end it.
 
 Open-ended, revoked and expired assignments get none. Each reminder sent is an
 ``assignment_reminders`` row keyed by assignment × ``N`` × end moment, inserted with
@@ -72,7 +72,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
     }
     count = 0
     if holder.email:
-        payload = render("assignment_ending", DEFAULT_LANGUAGE, name=holder.display_name, link=f"{ctx.settings.issuer_url}/", **facts)
+        payload = render("assignment_ending", DEFAULT_LANGUAGE, name=holder.display_name, link=f"{ctx.settings.issuer_url}/access/{assignment.id}/extend", **facts)
         enqueue(ctx.session, ctx.now, channel=EMAIL, event=EVENT, recipient=holder.email, payload=payload)
         count += 1
     managers = await ctx.session.scalars(
@@ -88,7 +88,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
             "assignment_ending_manager",
             DEFAULT_LANGUAGE,
             name=manager.display_name,
-            link=f"{ctx.settings.issuer_url}/organisations/{org.id}",
+            link=f"{ctx.settings.issuer_url}/organisations/{org.id}/assignments/{assignment.id}",
             **facts,
         )
         enqueue(ctx.session, ctx.now, channel=EMAIL, event=EVENT, recipient=manager.email, payload=payload)

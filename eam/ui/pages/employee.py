@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from eam.access_requests import workflow
 from eam.access_requests.models import AccessRequest
 from eam.access_requests.schemas import AccessRequestCreate, ChangeRequestIn
+from eam.assignments import renewal
 from eam.assignments import service as assignments
 from eam.catalogue.schemas import ApplicationOut, Profile, RegisterOut, profile_of
 from eam.catalogue.service import list_applications, list_registers
@@ -30,6 +31,8 @@ from eam.ui.profiles import describe
 from eam.ui.visit import Visit
 from eam.users.flows import me, standing
 
+#: Days before its end that an assignment offers "Ask to extend" when no reminders are configured.
+EXTEND_OFFERED_DAYS = 14
 SearchText = Annotated[str | None, Parameter(max_length=200)]
 #: Registers offered in one list (the catalogue holds a few hundred at most).
 REGISTERS_SHOWN = 1000
@@ -49,8 +52,11 @@ class EmployeePages(Controller):
         async with visit.reading() as ctx:
             visit.standing = await standing(ctx)
             mine = await me(ctx)
+            ended = await renewal.my_renewable(ctx)
+            # "Ask to extend" is offered from the first reminder on (EAM_REMINDER_DAYS)
+            soon = ctx.now + dt.timedelta(days=max(ctx.settings.reminder_days, default=EXTEND_OFFERED_DAYS))
         applications = sorted({assignment.application for assignment in mine.assignments})
-        return visit.page("home.html", me=mine, applications=applications, describe=describe)
+        return visit.page("home.html", me=mine, applications=applications, describe=describe, ended=ended, soon=soon)
 
     @get("/requests", name="my-requests")
     async def my_requests(self, visit: Visit, cursor: Annotated[str | None, Parameter(max_length=512)] = None, notice: Annotated[str | None, Parameter(max_length=32)] = None) -> Template:
@@ -153,6 +159,34 @@ class EmployeePages(Controller):
             message = form.absorb(exc, {"profile": "profile_key"})
             return await self._change_form(visit, assignment_id, form.values, form.errors, message, status=exc.status)
         return visit.redirect("/requests", "change-asked")
+
+    @get("/access/{assignment_id:uuid}/extend", name="ask-extension")
+    async def extension_form(self, visit: Visit, assignment_id: uuid.UUID) -> Template:
+        """Ask to extend access I hold, or to renew it within the grace period after its end
+        (the page the reminder mails link to)."""
+        return await self._extension_form(visit, assignment_id, {}, {}, None)
+
+    @post("/access/{assignment_id:uuid}/extend")
+    async def ask_extension(self, visit: Visit, assignment_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        form = Form(data, visit.gettext)
+        until = form.day("valid_until", after=visit.today() + dt.timedelta(days=1), required=True)
+        justification = form.text("justification", min_length=10)
+        if not form or until is None or justification is None:
+            return await self._extension_form(visit, assignment_id, form.values, form.errors, visit.gettext("Some fields need your attention."), status=422)
+        try:
+            async with visit.changing() as ctx:
+                await workflow.ask_change(ctx, assignment_id, ChangeRequestIn(justification=justification, valid_until=end_of_day(until)))
+        except EAMError as exc:
+            message = form.absorb(exc, {})
+            return await self._extension_form(visit, assignment_id, form.values, form.errors, message, status=exc.status)
+        return visit.redirect("/requests", "extension-asked")
+
+    async def _extension_form(self, visit: Visit, assignment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str], message: str | None, status: int = 200) -> Template:
+        async with visit.reading() as ctx:
+            visit.standing = await standing(ctx)
+            held = assignments.assignment_out(await assignments.get_assignment(ctx, assignment_id), ctx.now)
+            renewable_until = renewal.renewable_until(held, ctx.settings.renewal_grace_days)
+        return visit.page("extend_form.html", status=status, held=held, renewable_until=renewable_until, values=values, errors=errors, message=message)
 
     async def _change_form(self, visit: Visit, assignment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str], message: str | None, status: int = 200) -> Template:
         async with visit.reading() as ctx:

@@ -23,9 +23,10 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy import Select, not_, or_
 
+from eam.assignments import renewal
 from eam.assignments import service as assignments
 from eam.assignments.models import Assignment, is_live
-from eam.assignments.schemas import AssignmentOut, AssignmentPatch, RevokeIn
+from eam.assignments.schemas import AssignmentOut, AssignmentPatch, ExtensionIn, RevokeIn
 from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import Profile
 from eam.catalogue.service import list_applications, list_registers
@@ -221,6 +222,18 @@ class OrganisationPages(Controller):
 
         return await self._change(visit, organisation_id, assignment_id, "end_date", form, apply, "changed")
 
+    @post("/organisations/{organisation_id:uuid}/assignments/{assignment_id:uuid}/extension", name="extend-assignment")
+    async def extend(self, visit: Visit, organisation_id: uuid.UUID, assignment_id: uuid.UUID, data: FormData) -> Template | Redirect:
+        """Renew access that ended within the grace period (it ends when the chosen Brussels day ends)."""
+        form = Form(data, visit.gettext)
+        day = form.day("valid_until", after=visit.today(), required=True)
+        comment = form.text("comment", required=False)
+
+        async def apply(ctx: Context, current: AssignmentOut) -> None:
+            await renewal.extend(ctx, assignment_id, ExtensionIn(valid_until=end_of_day(day) if day else None, comment=comment))
+
+        return await self._change(visit, organisation_id, assignment_id, "extension", form, apply, "extended")
+
     @post("/organisations/{organisation_id:uuid}/assignments/{assignment_id:uuid}/revoke", name="revoke-assignment")
     async def revoke(self, visit: Visit, organisation_id: uuid.UUID, assignment_id: uuid.UUID, data: FormData) -> Template | Redirect:
         """Revoke at once, with a reason (kept in the audit trail)."""
@@ -272,6 +285,7 @@ class OrganisationPages(Controller):
             assignment = await in_organisation(ctx, organisation_id, assignment_id)
             profiles = list(profile_choices(ctx, assignment.application).values())
             can = offers(ctx, organisation_id)
+            renewable = renewal.in_grace(assignment, ctx.now, ctx.settings.renewal_grace_days)
         return visit.page(
             "assignment.html",
             status=status,
@@ -279,6 +293,7 @@ class OrganisationPages(Controller):
             profiles=profiles,
             current_key=next((p.key for p in profiles if p.role == assignment.profile.role and p.data_level == assignment.profile.data_level), ""),
             live=assignment.status in ("active", "scheduled"),
+            renewable=renewable,
             failed=failed,
             can=can,
         )
