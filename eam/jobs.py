@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from eam.access_requests.jobs import expire_overdue_requests
+from eam.access_requests.jobs import escalate_overdue_requests, expire_overdue_requests
 from eam.assignments.jobs import expire_ended_assignments
 from eam.auth.jobs import forget_ended_sign_ins
 from eam.authz.jobs import prune_policy_change_log
@@ -52,9 +52,10 @@ ROTATE_KEY = Job("rotate-key", KEYS, rotate_key_if_due)
 FORGET_SIGN_INS = Job("forget-sign-ins", "sign-in", forget_ended_sign_ins)
 PRUNE_POLICY_LOG = Job("prune-policy-log", "policy", prune_policy_change_log)
 REMIND_ENDING = Job("remind-ending-assignments", "reminders", send_ending_reminders)
+ESCALATE_REQUESTS = Job("escalate-stale-requests", "escalation", escalate_overdue_requests)
 
 #: Every round, in this order.
-JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING)
+JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING, ESCALATE_REQUESTS)
 
 
 async def run_job(services: Services, job: Job) -> int:

@@ -3,8 +3,8 @@
 The mail strings have a catalogue of their own (``eam/notifications/locales/<lang>/LC_MESSAGES/
 mail.po``, extracted with ``eam/notifications/babel.cfg``), read with Babel as the pages read
 theirs: mail is domain code and never imports the web pages (``eam.ui``). English is the source
-language. Nothing records a person's language yet, so every recipient gets English for now;
-:func:`render` takes the language so that a stored preference can be passed in later.
+language. Each recipient gets their own rendering in their language (``users.language``, set
+from the pages' language or ``PATCH /v1/me``; English when none is stored): :func:`language_of`.
 
 The HTML part is autoescaped (a name or justification typed by a user is text, never markup);
 headers are built by :mod:`email` (policy ``SMTP``), which refuses line breaks in a header, and
@@ -52,6 +52,12 @@ def _environment(language: str) -> Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def language_of(person: Any) -> str:
+    """The language a person's e-mails are written in: their stored choice, else English."""
+    language = getattr(person, "language", None)
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def render(template: str, language: str, **values: Any) -> dict[str, str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Integer, Uuid
+from sqlalchemy import Date, ForeignKey, Integer, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.database import Base, UTCDateTime
@@ -21,4 +21,15 @@ class AssignmentReminder(Base):
     days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The assignment's ``valid_until`` when the reminder was sent.
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class RequestDigest(Base):
+    """One daily digest of waiting requests written for an access manager: at most one per
+    manager × day (Europe/Brussels; the primary key), so racing workers send it once."""
+
+    __tablename__ = "request_digests"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

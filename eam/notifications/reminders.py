@@ -30,7 +30,7 @@ from eam.assignments.models import Assignment, is_live
 from eam.catalogue.schemas import profile_of
 from eam.core.context import Context
 from eam.core.database import upsert_ignore
-from eam.notifications.mail import DEFAULT_LANGUAGE, render
+from eam.notifications.mail import language_of, render
 from eam.notifications.models import AssignmentReminder
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
@@ -72,7 +72,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
     }
     count = 0
     if holder.email:
-        payload = render("assignment_ending", DEFAULT_LANGUAGE, name=holder.display_name, link=f"{ctx.settings.issuer_url}/", **facts)
+        payload = render("assignment_ending", language_of(holder), name=holder.display_name, link=f"{ctx.settings.issuer_url}/", **facts)
         enqueue(ctx.session, ctx.now, channel=EMAIL, event=EVENT, recipient=holder.email, payload=payload)
         count += 1
     managers = await ctx.session.scalars(
@@ -86,7 +86,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
             continue
         payload = render(
             "assignment_ending_manager",
-            DEFAULT_LANGUAGE,
+            language_of(manager),
             name=manager.display_name,
             link=f"{ctx.settings.issuer_url}/organisations/{org.id}",
             **facts,
