@@ -82,7 +82,8 @@ def build_message(sender: str, recipient: str, payload: dict[str, str]) -> Email
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = one_line(payload["subject"])
-    message["Content-Language"] = payload.get("language", DEFAULT_LANGUAGE)
     message.set_content(payload["text"])
     message.add_alternative(payload["html"], subtype="html")
+    # (after the parts: making the message multipart moves every Content-* header into the first part)
+    message["Content-Language"] = payload.get("language", DEFAULT_LANGUAGE)
     return message
