@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.core.settings import Settings, SettingsError
-from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, run_all, run_job
+from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, SEND_DIGESTS, run_all, run_job
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
 from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_app, mail_settings, sign_in, smtp
 from tests.test_outbox_email import subject as folded_subject
@@ -215,3 +215,44 @@ async def test_an_approval_as_asked_is_not_called_narrowed(mail_app: Any, smtp: 
     await deliver(app)
     [decision] = smtp[0].to("carol@example.org")
     assert subject(decision) == f"Your access request was approved: healthstat/HDBP0147 at {ORG}"
+
+
+DIGEST = {
+    "en": ("Access requests waiting for your decision: 2", "asks for healthstat/HDBP0211"),
+    "nl": ("Toegangsaanvragen die op uw beslissing wachten: 2", "vraagt healthstat/HDBP0211"),
+    "fr": ("Demandes d’accès en attente de votre décision : 2", "demande healthstat/HDBP0211"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+async def test_a_manager_on_the_digest_gets_one_mail_a_day_listing_what_waits(language: str, database_url: str, smtp: tuple[Inbox, int], clock: Clock) -> None:
+    inbox, port = smtp
+    app = create_app(mail_settings(database_url, port), clock=clock, run_housekeeping=False)
+    digests = lambda: run_job(app.state.services, SEND_DIGESTS)  # noqa: E731
+    async with serve_in_process(app) as http:
+        api = Api(http)
+        await sign_in(api, "alice", email="alice@example.org", name="Alice Manager")
+        await sign_in(api, "bob", email="bob@example.org", name="Bob Digest")
+        await set_me(api, "bob", language=language, notify_digest=True)
+        org = await api.managed_organisation("alice")
+        assert (await api.appoint(org["id"], "bob")).status_code == 201
+        assert await digests() == 0  # nothing waits: no digest
+        await sign_in(api, "carol", email="carol@example.org", name="Carol <b>Requester</b>")
+        for register in ("HDBP0147", "HDBP0211"):
+            assert (await api.request_access(org["id"], "carol", register=register)).status_code == 201
+        own = await api.request_access(org["id"], "bob", register="HDBP0031")  # bob's own: not for him to decide
+        assert own.status_code == 201, own.text
+        await deliver(app)
+        assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org"] * 3  # none per request to bob
+        inbox.messages.clear()
+        assert await digests() == 1
+        assert await digests() == 0  # once a day
+        await deliver(app)
+        [digest] = inbox.messages
+        assert digest["To"] == "bob@example.org" and subject(digest) == DIGEST[language][0] and digest["Content-Language"] == language
+        text, html = bodies(digest)
+        assert DIGEST[language][1] in text and "HDBP0147" in text and "HDBP0031" not in text and "https://eam.example.org/inbox" in text
+        assert "Carol &lt;b&gt;Requester&lt;/b&gt;" in html and "<b>Requester" not in html
+        assert_nothing_secret(digest)
+        clock.advance(days=1)
+        assert (await run_all(app.state.services))[SEND_DIGESTS.name] == 1  # the next day, in the round

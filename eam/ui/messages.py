@@ -35,6 +35,7 @@ NOTICES: dict[str, str] = {
     "register-added": N_("The register was added."),
     "client-disabled": N_("The service client was disabled: its secret no longer works."),
     "person-left": N_("The person was marked as having left: their access here ended."),
+    "notifications-saved": N_("Your choice of e-mails was saved."),
 }
 
 #: One message per problem type (``urn:eam:problem:<code>``) a page can meet.
