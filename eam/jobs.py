@@ -27,7 +27,7 @@ from eam.core.audit import EXPIRY
 from eam.core.context import Context, Services, system_context
 from eam.core.errors import Conflict
 from eam.grant_tokens.jobs import forget_spent_revocations
-from eam.notifications.jobs import send_digests, send_ending_reminders
+from eam.notifications.jobs import mail_unmanaged, send_digests, send_ending_reminders
 from eam.signing_keys.jobs import retire_spent_keys, rotate_key_if_due
 
 logger = logging.getLogger("eam.jobs")
@@ -54,9 +54,10 @@ PRUNE_POLICY_LOG = Job("prune-policy-log", "policy", prune_policy_change_log)
 REMIND_ENDING = Job("remind-ending-assignments", "reminders", send_ending_reminders)
 ESCALATE_REQUESTS = Job("escalate-stale-requests", "escalation", escalate_overdue_requests)
 SEND_DIGESTS = Job("send-request-digests", "digests", send_digests)
+MAIL_UNMANAGED = Job("mail-unmanaged-organisations", "lifecycle", mail_unmanaged)
 
 #: Every round, in this order.
-JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING, ESCALATE_REQUESTS, SEND_DIGESTS)
+JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING, ESCALATE_REQUESTS, SEND_DIGESTS, MAIL_UNMANAGED)
 
 
 async def run_job(services: Services, job: Job) -> int:

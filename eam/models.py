@@ -11,7 +11,7 @@ from eam.catalogue.models import Register
 from eam.core.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.imports.models import Import
-from eam.notifications.models import AssignmentReminder, RequestDigest
+from eam.notifications.models import AssignmentReminder, RequestDigest, UnmanagedOrganisationNotice
 from eam.organisations.models import Organisation
 from eam.outbox.models import OutboxMessage
 from eam.service_clients.models import ServiceClient
@@ -24,6 +24,7 @@ __all__ = [
     "Assignment",
     "AssignmentReminder",
     "RequestDigest",
+    "UnmanagedOrganisationNotice",
     "AuditEvent",
     "Auditor",
     "BrowserSession",

@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.core.settings import Settings, SettingsError
-from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, SEND_DIGESTS, run_all, run_job
+from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, MAIL_UNMANAGED, SEND_DIGESTS, run_all, run_job
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
 from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_app, mail_settings, sign_in, smtp
 from tests.test_outbox_email import subject as folded_subject
@@ -130,7 +130,7 @@ async def test_a_stale_request_is_escalated_to_every_manager_then_to_the_platfor
         assert (await run_all(app.state.services))[ESCALATE_REQUESTS.name] == 1
         assert await escalate(app) == 0
         await deliver(app)
-        [to_admin] = inbox.messages
+        [to_admin] = inbox.to("admin@example.org")  # (the round also sent bob his digest)
         assert to_admin["To"] == "admin@example.org" and subject(to_admin).startswith(SAYS[language]["admins"])
         text, html = bodies(to_admin)
         assert "71000436" in text and f"https://eam.example.org/admin/organisations/{org['id']}" in text
@@ -256,3 +256,49 @@ async def test_a_manager_on_the_digest_gets_one_mail_a_day_listing_what_waits(la
         assert_nothing_secret(digest)
         clock.advance(days=1)
         assert (await run_all(app.state.services))[SEND_DIGESTS.name] == 1  # the next day, in the round
+
+
+UNMANAGED = {
+    "en": "No access manager at Kliniek Zonder (NIHDI 71000535)",
+    "nl": "Geen toegangsbeheerder bij Kliniek Zonder (RIZIV 71000535)",
+    "fr": "Aucun gestionnaire d’accès chez Kliniek Zonder (INAMI 71000535)",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+async def test_platform_admins_are_mailed_once_per_organisation_left_without_an_access_manager(
+    language: str, database_url: str, smtp: tuple[Inbox, int], clock: Clock
+) -> None:
+    inbox, port = smtp
+    app = create_app(mail_settings(database_url, port), clock=clock, run_housekeeping=False)
+    unmanaged = lambda: run_job(app.state.services, MAIL_UNMANAGED)  # noqa: E731
+    async with serve_in_process(app) as http:
+        api = Api(http)
+        await sign_in(api, "admin", email="admin@example.org", name="Admin")
+        await set_me(api, "admin", language=language)
+        await sign_in(api, "alice", email="alice@example.org", name="Alice Manager")
+        await sign_in(api, "bob", email="bob@example.org", name="Bob Manager")
+        managed = await api.managed_organisation("alice")
+        org = await api.organisation(name="Kliniek Zonder", nihdi="71000535")  # nobody appointed yet
+        assert await unmanaged() == 1
+        assert await unmanaged() == 0  # once per occurrence
+        await deliver(app)
+        [notice] = inbox.messages
+        assert notice["To"] == "admin@example.org" and subject(notice) == UNMANAGED[language] and notice["Content-Language"] == language
+        text, html = bodies(notice)
+        assert f"https://eam.example.org/admin/organisations/{org['id']}" in text and f'href="https://eam.example.org/admin/organisations/{org["id"]}"' in html
+        assert managed["name"] not in text
+        inbox.messages.clear()
+        # Appointed: the occurrence ends. Disabled, its managers removed, enabled again: a new one.
+        assert (await api.appoint(org["id"], "alice")).status_code == 201
+        assert (await api.appoint(org["id"], "bob")).status_code == 201
+        assert await unmanaged() == 0
+        assert (await api.patch(f"/v1/organisations/{org['id']}", json={"status": "disabled"})).status_code == 200
+        for person in ("alice", "bob"):
+            removed = await api.delete(f"/v1/organisations/{org['id']}/access-managers/{await api.user_id(person)}")
+            assert removed.status_code == 204, removed.text
+        assert await unmanaged() == 0  # disabled: nobody needs to decide there
+        assert (await api.patch(f"/v1/organisations/{org['id']}", json={"status": "active"})).status_code == 200
+        assert (await run_all(app.state.services))[MAIL_UNMANAGED.name] == 1
+        events = (await api.get("/v1/audit-events", "admin", params={"action": "organisation.unmanaged_noticed"})).json()["items"]
+        assert len(events) == 2 and {event["actor"] for event in events} == {"system:lifecycle"}

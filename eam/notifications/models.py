@@ -33,3 +33,14 @@ class RequestDigest(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class UnmanagedOrganisationNotice(Base):
+    """The platform admins were mailed that this active organisation has no access manager. The
+    row lives as long as that lasts (the job deletes it once the organisation has one again or is
+    disabled), so each occurrence is mailed once, and a later one again."""
+
+    __tablename__ = "unmanaged_organisation_notices"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisations.id"), primary_key=True)
+    noticed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -9,6 +9,8 @@ Create Date: 2026-12-03 16:45:00
 - ``access_requests.escalation_level`` / ``escalated_at``: a request pending too long was re-sent
   to every access manager of its organisation (1), then to the platform admins (2).
 - ``request_digests``: one digest per access manager and day (insert-or-ignore: sent once).
+- ``unmanaged_organisation_notices``: the platform admins were mailed that an active organisation
+  has no access manager; the row lives while that lasts, so each occurrence is mailed once.
 """
 
 from __future__ import annotations
@@ -39,9 +41,17 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_request_digests_user_id_users")),
         sa.PrimaryKeyConstraint("user_id", "day", name=op.f("pk_request_digests")),
     )
+    op.create_table(
+        "unmanaged_organisation_notices",
+        sa.Column("organisation_id", sa.Uuid(), nullable=False),
+        sa.Column("noticed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["organisation_id"], ["organisations.id"], name=op.f("fk_unmanaged_organisation_notices_organisation_id_organisations")),
+        sa.PrimaryKeyConstraint("organisation_id", name=op.f("pk_unmanaged_organisation_notices")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("unmanaged_organisation_notices")
     op.drop_table("request_digests")
     with op.batch_alter_table("access_requests") as batch:
         batch.drop_column("escalated_at")
