@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from eam.app import create_app
 from eam.core.settings import Settings, SettingsError
-from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, MAIL_UNMANAGED, SEND_DIGESTS, run_all, run_job
+from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, MAIL_UNMANAGED, REMIND_ENDING, SEND_DIGESTS, run_all, run_job
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
 from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_app, mail_settings, sign_in, smtp
 from tests.test_outbox_email import subject as folded_subject
@@ -302,3 +302,51 @@ async def test_platform_admins_are_mailed_once_per_organisation_left_without_an_
         assert (await run_all(app.state.services))[MAIL_UNMANAGED.name] == 1
         events = (await api.get("/v1/audit-events", "admin", params={"action": "organisation.unmanaged_noticed"})).json()["items"]
         assert len(events) == 2 and {event["actor"] for event in events} == {"system:lifecycle"}
+
+
+#: The existing mails, as each language's subject begins.
+EXISTING = {
+    "en": ("Access request waiting:", "Your access request was approved:", "Your access request was rejected:", "Your access ends on", "Access ends on"),
+    "nl": ("Toegangsaanvraag wacht:", "Uw toegangsaanvraag is goedgekeurd:", "Uw toegangsaanvraag is afgewezen:", "Uw toegang eindigt op", "Toegang eindigt op"),
+    "fr": ("Demande d’accès en attente :", "Votre demande d’accès a été approuvée :", "Votre demande d’accès a été refusée :", "Votre accès prend fin le", "Fin d’accès le"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+async def test_each_recipient_gets_the_earlier_mails_in_their_own_language(language: str, database_url: str, smtp: tuple[Inbox, int], clock: Clock) -> None:
+    """Submitted, approved, rejected and the reminders (holder and manager): one rendering per
+    recipient, so a manager reading French and a requester reading the other language each get theirs."""
+    inbox, port = smtp
+    other = "fr" if language != "fr" else "nl"
+    app = create_app(mail_settings(database_url, port), clock=clock, run_housekeeping=False)
+    async with serve_in_process(app) as http:
+        api = Api(http)
+        await sign_in(api, "alice", email="alice@example.org", name="Alice Manager")
+        await sign_in(api, "bob", email="bob@example.org", name="Bob Manager")
+        await sign_in(api, "carol", email="carol@example.org", name="Carol Requester")
+        await set_me(api, "alice", language=language)
+        await set_me(api, "bob", language=other)
+        await set_me(api, "carol", language=language)
+        org = await api.managed_organisation("alice")
+        assert (await api.appoint(org["id"], "bob")).status_code == 201
+        ends = clock.now + dt.timedelta(days=10)
+        approved = await api.request_access(org["id"], "carol", valid_until=ends.isoformat())
+        rejected = await api.request_access(org["id"], "carol", register="HDBP0211")
+        await deliver(app)
+        [to_alice, _] = inbox.to("alice@example.org")
+        [to_bob, _] = inbox.to("bob@example.org")
+        assert subject(to_alice).startswith(EXISTING[language][0]) and to_alice["Content-Language"] == language
+        assert subject(to_bob).startswith(EXISTING[other][0]) and to_bob["Content-Language"] == other
+        inbox.messages.clear()
+        assert (await api.post(f"/v1/access-requests/{approved.json()['id']}/approve", "bob", json={})).status_code == 200  # as asked
+        assert (await api.post(f"/v1/access-requests/{rejected.json()['id']}/reject", "bob", json={"reason": "Wrong <register>"})).status_code == 200
+        await deliver(app)
+        decided = sorted(subject(message) for message in inbox.to("carol@example.org"))
+        assert [s for s in decided if s.startswith(EXISTING[language][1])] and [s for s in decided if s.startswith(EXISTING[language][2])]
+        inbox.messages.clear()
+        assert await run_job(app.state.services, REMIND_ENDING) == 3
+        await deliver(app)
+        [holder] = inbox.to("carol@example.org")
+        assert subject(holder).startswith(EXISTING[language][3]) and holder["Content-Language"] == language
+        [manager] = inbox.to("bob@example.org")
+        assert subject(manager).startswith(EXISTING[other][4]) and manager["Content-Language"] == other
