@@ -30,6 +30,7 @@ from eam.assignments.models import Assignment, is_live
 from eam.catalogue.schemas import profile_of
 from eam.core.context import Context
 from eam.core.database import upsert_ignore
+from eam.notifications.access_requests import day, profile_text
 from eam.notifications.mail import language_of, render
 from eam.notifications.models import AssignmentReminder
 from eam.notifications.smtp import EMAIL
@@ -40,11 +41,6 @@ from eam.users.models import User
 #: Assignments handled per run (one short transaction).
 BATCH = 100
 EVENT = "assignment.ending"
-
-
-def _profile(assignment: Assignment) -> str:
-    profile = profile_of(assignment)
-    return "/".join(part for part in (profile.role, profile.data_level, profile.author_group) if part)
 
 
 async def _recorded(ctx: Context, assignment: Assignment, days: int) -> bool:
@@ -66,8 +62,8 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
         "organisation": org.name,
         "application": assignment.application,
         "register": assignment.register_code,
-        "profile": _profile(assignment),
-        "end": assignment.valid_until.astimezone(dt.UTC).date().isoformat(),
+        "profile": profile_text(profile_of(assignment)),
+        "end": day(assignment.valid_until),
         "holder": holder.display_name,
     }
     count = 0
