@@ -152,6 +152,11 @@ async def test_a_decided_request_is_not_escalated_and_zero_turns_a_level_off(dat
         org = await api.managed_organisation("alice")
         decided = await api.request_access(org["id"], "carol")
         waiting = await api.request_access(org["id"], "dave")
+        closed = await api.organisation(name="Kliniek Gesloten", nihdi="71000535")
+        assert (await api.appoint(closed["id"], "alice")).status_code == 201
+        at_closed = await api.request_access(closed["id"], "dave")
+        assert at_closed.status_code == 201, at_closed.text
+        assert (await api.patch(f"/v1/organisations/{closed['id']}", json={"status": "disabled"})).status_code == 200
         assert (await api.post(f"/v1/access-requests/{decided.json()['id']}/reject", "alice", json={"reason": "Not in the team"})).status_code == 200
         clock.advance(hours=47)
         assert await escalate(app) == 0
@@ -159,6 +164,7 @@ async def test_a_decided_request_is_not_escalated_and_zero_turns_a_level_off(dat
         assert await escalate(app) == 1  # straight to the platform admins: level 1 is off
         assert (await api.get(f"/v1/access-requests/{waiting.json()['id']}", "dave")).json()["escalation_level"] == 2
         assert (await api.get(f"/v1/access-requests/{decided.json()['id']}", "carol")).json()["escalation_level"] == 0
+        assert (await api.get(f"/v1/access-requests/{at_closed.json()['id']}", "dave")).json()["escalation_level"] == 0  # disabled: left to expire
 
 
 def test_escalation_settings_are_checked() -> None:

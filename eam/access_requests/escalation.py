@@ -10,7 +10,8 @@ Each step is a compare-and-set ``UPDATE … SET escalation_level = n WHERE statu
 escalation_level < n``: of two workers, one wins and sends the mails; the step is audited as
 ``access_request.escalated`` (system actor ``escalation``) in the same transaction as its
 outbox rows. The requester sees the level and its time on the request (API and their requests
-page). A request past its expiry is not escalated (it expires).
+page). A request past its expiry is not escalated (it expires), nor one at a disabled
+organisation (which decides nothing: its requests are left to expire).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from sqlalchemy import select, update
 
 from eam.access_requests.models import AccessRequest
 from eam.core.context import Context
-from eam.core.enums import RequestStatus
+from eam.core.enums import OrganisationStatus, RequestStatus
 from eam.notifications.access_requests import TO_ALL_MANAGERS, TO_PLATFORM_ADMINS, request_escalated
+from eam.organisations.models import Organisation
 
 #: Requests escalated per level and run (one short transaction); the next run goes on.
 BATCH = 100
@@ -32,7 +34,9 @@ async def _escalate(ctx: Context, level: int, hours: int, limit: int) -> int:
     """Raise pending requests older than ``hours`` to ``level``; how many were raised."""
     due = await ctx.session.scalars(
         select(AccessRequest)
+        .join(Organisation, Organisation.id == AccessRequest.organisation_id)
         .where(
+            Organisation.status == OrganisationStatus.ACTIVE,
             AccessRequest.status == RequestStatus.PENDING,
             AccessRequest.expires_at > ctx.now,
             AccessRequest.escalation_level < level,

@@ -2,7 +2,7 @@
 
 Such a manager gets no mail per submitted request (:func:`~eam.notifications.access_requests.request_submitted`
 leaves them out); instead the job ``send-request-digests`` writes them, once per day (Europe/Brussels),
-one mail listing every request pending in the organisations they manage, oldest first (not
+one mail listing every request pending in the active organisations they manage, oldest first (not
 those they asked for or submitted themselves: four-eyes keeps them from deciding those). A day
 with nothing waiting sends nothing. Each digest sent is a ``request_digests`` row keyed by manager
 × day, inserted with ``ON CONFLICT DO NOTHING``: the worker whose insert wins writes the mail, so
@@ -22,7 +22,7 @@ from eam.access_requests.models import AccessRequest
 from eam.catalogue.schemas import profile_of
 from eam.core.context import Context
 from eam.core.database import upsert_ignore
-from eam.core.enums import RequestStatus
+from eam.core.enums import OrganisationStatus, RequestStatus
 from eam.core.times import BRUSSELS
 from eam.notifications.access_requests import day, profile_text
 from eam.notifications.mail import language_of, render
@@ -60,6 +60,7 @@ async def send_request_digests(ctx: Context, *, limit: int = BATCH) -> int:
                 .join(Requester, Requester.id == AccessRequest.requester_id)
                 .where(
                     AccessManager.user_id == manager.id,
+                    Organisation.status == OrganisationStatus.ACTIVE,
                     AccessRequest.status == RequestStatus.PENDING,
                     AccessRequest.expires_at > ctx.now,
                     AccessRequest.requester_id != manager.id,
