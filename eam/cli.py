@@ -224,11 +224,9 @@ def policy() -> None:
 @policy.command("export")
 def policy_export() -> None:
     """Print every policy in force as Casbin CSV (load it with eam/policies/model.conf, or EAM_POLICIES_DIR's)."""
-    from sqlalchemy import select
-
     from eam.authz.export import rules_in_force
     from eam.core.database import create_engine, make_sessionmaker, transaction
-    from eam.users.models import User
+    from eam.users.service import platform_admin_users
 
     settings = _settings()
     _usable_database(settings)
@@ -238,12 +236,7 @@ def policy_export() -> None:
         engine = create_engine(settings.database_url)
         try:
             async with transaction(make_sessionmaker(engine), read_only=True) as session:
-                subjects = {entry.partition("#")[2] or entry for entry in settings.platform_admins}
-                admins = []
-                if subjects:
-                    for admin in await session.scalars(select(User).where(User.subject.in_(subjects))):
-                        if settings.is_platform_admin(admin.issuer, admin.subject):
-                            admins.append(admin.id)
+                admins = [admin.id for admin in await platform_admin_users(session, settings)]
                 async for ptype, values in rules_in_force(session, settings.permissions_file, admins):
                     writer.writerow([ptype, *values])
         finally:

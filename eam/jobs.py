@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from eam.access_requests.jobs import expire_overdue_requests
+from eam.access_requests.jobs import escalate_overdue_requests, expire_overdue_requests
 from eam.assignments.jobs import expire_ended_assignments
 from eam.auth.jobs import forget_ended_sign_ins
 from eam.authz.jobs import prune_policy_change_log
@@ -27,7 +27,7 @@ from eam.core.audit import EXPIRY
 from eam.core.context import Context, Services, system_context
 from eam.core.errors import Conflict
 from eam.grant_tokens.jobs import forget_spent_revocations
-from eam.notifications.jobs import send_ending_reminders
+from eam.notifications.jobs import mail_unmanaged, send_digests, send_ending_reminders
 from eam.reviews.jobs import close_due_reviews, remind_reviewers
 from eam.signing_keys.jobs import retire_spent_keys, rotate_key_if_due
 
@@ -55,9 +55,26 @@ PRUNE_POLICY_LOG = Job("prune-policy-log", "policy", prune_policy_change_log)
 REMIND_ENDING = Job("remind-ending-assignments", "reminders", send_ending_reminders)
 CLOSE_REVIEWS = Job("close-due-reviews", "reviews", close_due_reviews)
 REMIND_REVIEWERS = Job("remind-reviewers", "reviews", remind_reviewers)
+ESCALATE_REQUESTS = Job("escalate-stale-requests", "escalation", escalate_overdue_requests)
+SEND_DIGESTS = Job("send-request-digests", "digests", send_digests)
+MAIL_UNMANAGED = Job("mail-unmanaged-organisations", "lifecycle", mail_unmanaged)
 
 #: Every round, in this order.
-JOBS = (EXPIRE_REQUESTS, EXPIRE_ASSIGNMENTS, FORGET_REVOCATIONS, RETIRE_KEYS, ROTATE_KEY, FORGET_SIGN_INS, PRUNE_POLICY_LOG, REMIND_ENDING, CLOSE_REVIEWS, REMIND_REVIEWERS)
+JOBS = (
+    EXPIRE_REQUESTS,
+    EXPIRE_ASSIGNMENTS,
+    FORGET_REVOCATIONS,
+    RETIRE_KEYS,
+    ROTATE_KEY,
+    FORGET_SIGN_INS,
+    PRUNE_POLICY_LOG,
+    REMIND_ENDING,
+    CLOSE_REVIEWS,
+    REMIND_REVIEWERS,
+    ESCALATE_REQUESTS,
+    SEND_DIGESTS,
+    MAIL_UNMANAGED,
+)
 
 
 async def run_job(services: Services, job: Job) -> int:

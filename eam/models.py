@@ -11,7 +11,7 @@ from eam.catalogue.models import Register
 from eam.core.database import Base
 from eam.grant_tokens.models import RevokedGrantToken
 from eam.imports.models import Import
-from eam.notifications.models import AssignmentReminder
+from eam.notifications.models import AssignmentReminder, RequestDigest, UnmanagedOrganisationNotice
 from eam.organisations.models import Organisation
 from eam.outbox.models import OutboxMessage
 from eam.reviews.models import AccessReview, AccessReviewItem
@@ -26,6 +26,8 @@ __all__ = [
     "AccessReviewItem",
     "Assignment",
     "AssignmentReminder",
+    "RequestDigest",
+    "UnmanagedOrganisationNotice",
     "AuditEvent",
     "Auditor",
     "BrowserSession",

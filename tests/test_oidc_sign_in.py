@@ -402,3 +402,11 @@ async def test_the_sign_in_cookie_is_http_only_scoped_to_auth_and_cleared_after_
     cleared = [value.lower() for name, value in callback.headers.multi_items() if name == "set-cookie" and value.startswith("eam_sign_in=")]
     assert cleared and "max-age=0" in cleared[0]
     assert not [cookie for cookie in browser.cookies.jar if cookie.name == "eam_sign_in"]
+
+
+async def test_the_language_chosen_on_the_pages_becomes_the_mail_language_at_sign_in(browser: httpx.AsyncClient) -> None:
+    browser.cookies.set("eam_lang", "fr")
+    callback = await sign_in(browser)
+    assert callback.status_code == 303, callback.text
+    me = await browser.get(f"{EAM}/v1/me")
+    assert me.json()["language"] == "fr"

@@ -300,7 +300,7 @@ def test_mail_is_rendered_in_english_dutch_and_french() -> None:
     assert dutch["subject"].startswith("Toegangsaanvraag wacht") and "Aanvrager" in dutch["text"] and "Aanvrager" in dutch["html"]
     french = render("request_submitted", "fr", **values)
     assert french["subject"].startswith("Demande d’accès en attente") and "Demandeur" in french["text"]
-    decided = dict(values, decision="rejected", comment="Nee")
+    decided = dict(values, name="Carol", decision="rejected", comment="Nee", narrowed="", asked="", asked_until="", approved_until="")
     assert "afgewezen" in render("request_decided", "nl", **decided)["text"]
     assert "refusée" in render("request_decided", "fr", **decided)["text"]
     assert render("request_submitted", "de", **values)["language"] == "en"

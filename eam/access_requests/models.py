@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.enums import RequestStatus
@@ -52,6 +52,11 @@ class AccessRequest(Base):
     #: Who submitted the request on the requester's behalf (an import awaiting approval); None when
     #: the requester asked themselves. Four-eyes: neither of them decides it.
     submitted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    #: How far a request left pending too long was escalated (:mod:`eam.access_requests.escalation`):
+    #: 0 not, 1 re-sent to every access manager of the organisation, 2 to the platform admins too.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: When it reached its current escalation level.
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     def effective_status(self, now: dt.datetime) -> str:
         """A pending request past ``expires_at`` is expired at once, before any sweep marks it."""

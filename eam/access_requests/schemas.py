@@ -105,3 +105,8 @@ class AccessRequestOut(msgspec.Struct, frozen=True):
     assignment_id: uuid.UUID | None
     #: Set on a change request: the assignment it asks to change.
     changes_assignment_id: uuid.UUID | None = None
+    #: A request pending too long is escalated: 1, re-sent to every access manager of the
+    #: organisation; 2, to the platform admins too; 0 not escalated.
+    escalation_level: int = 0
+    #: When it reached ``escalation_level``.
+    escalated_at: dt.datetime | None = None

@@ -26,7 +26,7 @@ from eam.authz.vocabulary import org_domain
 from eam.core.database import new_id
 from eam.catalogue.schemas import Profile, profile_of
 from eam.core.errors import AlreadyAssigned, DuplicateRequest, FieldError, Forbidden, NotFound, NotPending, ValidationFailed
-from eam.notifications.access_requests import request_decided, request_submitted
+from eam.notifications.access_requests import request_decided, request_expired, request_submitted
 from eam.organisations.models import Organisation
 from eam.organisations.service import check_active, organisation_ref, require_active_reference
 from eam.users.models import User
@@ -63,6 +63,8 @@ def request_out(row: Any, now: dt.datetime) -> AccessRequestOut:
         decision_comment=request.decision_comment,
         assignment_id=request.assignment_id,
         changes_assignment_id=request.changes_assignment_id,
+        escalation_level=request.escalation_level,
+        escalated_at=request.escalated_at,
     )
 
 
@@ -302,8 +304,8 @@ async def _decide(
             current_status=request.effective_status(ctx.now),
         )
     ctx.audit.record(f"access_request.{new_status}", target_type="access_request", target_id=decided.id, organisation_id=decided.organisation_id, before=before, after=decided.snapshot())
-    if new_status in (RequestStatus.APPROVED, RequestStatus.REJECTED):
-        await request_decided(ctx, decided, row[1], row[2])
+    if new_status == RequestStatus.REJECTED:
+        await request_decided(ctx, decided, row[1], row[2])  # an approval mails once it knows what it granted
     return decided, row[1], row[2], ctx.user
 
 
@@ -323,6 +325,7 @@ async def approve(ctx: Context, request_id: uuid.UUID, data: ApproveIn) -> tuple
     ctx.catalogue.check_narrowing(request.application, requested, approved)
     valid_until = data.valid_until if data.valid_until is not None else request.valid_until
     check_end_date(valid_until, ctx.now)
+    await request_decided(ctx, request, decided[1], decided[2], approved_profile, valid_until)
     if changes is not None:
         assignment = (await get_assignment(ctx, changes, for_update=True))[0]
         if renewal.is_ended(assignment, ctx.now):  # a renewal: reopened first, then changed like any
@@ -372,7 +375,8 @@ async def amend(ctx: Context, request_id: uuid.UUID, data: AccessRequestCreate) 
 async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int:
     """Mark pending requests past ``expires_at`` expired (they already read as expired).
 
-    Recorded by the system actor ``expiry`` whoever's operation came across them.
+    Recorded by the system actor ``expiry`` whoever's operation came across them; the requester
+    is mailed that their request expired undecided.
     """
     session, now = ctx.session, ctx.now
     auditor = Auditor.system(session, EXPIRY, now)
@@ -391,5 +395,6 @@ async def expire_due(ctx: Context, requester_id: uuid.UUID | None = None) -> int
             before = request.snapshot()
             await session.refresh(request)
             auditor.record("access_request.expired", target_type="access_request", target_id=request.id, organisation_id=request.organisation_id, before=before, after=request.snapshot())
+            await request_expired(ctx, request)
             count += 1
     return count

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 import httpx2
@@ -31,6 +31,7 @@ from eam.auth.sessions import seal, token_hash, unseal
 from eam.core.database import transaction
 from eam.core.errors import FieldError, Unauthenticated, ValidationFailed
 from eam.core.settings import Settings
+from eam.users.schemas import Language
 from eam.users.service import user_for_identity
 
 ATTEMPT_TTL = dt.timedelta(minutes=10)
@@ -115,6 +116,7 @@ async def complete_login(
     previous_session: str | None,
     http_request_id: str,
     browser_state: str | None = None,
+    language: str | None = None,
 ) -> tuple[str, str]:
     """Finish a sign-in: returns the new session token (for the cookie) and where to go next.
 
@@ -156,7 +158,7 @@ async def complete_login(
     claims = await provider.decode(id_token, audiences=[provider.config.client_id], now=now, nonce=sealed["nonce"])
     identity = provider.identity(claims)
     async with transaction(sessionmaker) as session:
-        new_token = await open_session(session, settings, identity, provider.name, now, previous_session, http_request_id)
+        new_token = await open_session(session, settings, identity, provider.name, now, previous_session, http_request_id, language)
     return new_token, attempt.return_to
 
 
@@ -168,10 +170,13 @@ async def open_session(
     now: dt.datetime,
     previous_session: str | None,
     http_request_id: str,
+    language: str | None = None,
 ) -> str:
     """Start a browser session for ``identity`` (audited); returns its token, for the cookie.
 
-    The session from before sign-in never survives it (session fixation: OWASP)."""
+    The session from before sign-in never survives it (session fixation: OWASP). ``language``,
+    the one the visitor chose on the pages (its cookie), becomes the language of their e-mails;
+    without a choice the stored one stays (a browser's default language does not override it)."""
     new_token = secrets.token_urlsafe(32)
     user = await user_for_identity(session, identity, settings.national_number_key, now)
     if previous_session:
@@ -185,8 +190,12 @@ async def open_session(
             expires_at=now + dt.timedelta(seconds=settings.session_ttl_seconds),
         )
     )
+    after: dict[str, object] = {"provider": provider_name}
+    if language in get_args(Language) and user.language != language:
+        user.language = after["language"] = language
+        user.updated_at = now
     Auditor(session, user.id, f"{user.display_name} <{identity.subject}>", now, http_request_id).record(
-        "user.signed_in", target_type="user", target_id=user.id, after={"provider": provider_name}
+        "user.signed_in", target_type="user", target_id=user.id, after=after
     )
     return new_token
 

@@ -9,7 +9,7 @@ from litestar.params import Parameter, QueryParameter
 from litestar.response import Redirect
 
 from eam.auth import login
-from eam.auth.sessions import SESSION_COOKIE
+from eam.auth.sessions import LANGUAGE_COOKIE, SESSION_COOKIE
 from eam.http.context import request_id_of
 from eam.http.handler_options import HandlerOptions, RateLimit
 
@@ -74,6 +74,7 @@ class SignInController(Controller):
             request.cookies.get(SESSION_COOKIE),
             request_id_of(request),
             browser_state=request.cookies.get(SIGN_IN_COOKIE),
+            language=request.cookies.get(LANGUAGE_COOKIE),
         )
         return Redirect(
             return_to,

@@ -24,6 +24,8 @@ from eam.core.errors import Unauthenticated
 from eam.users.models import User
 
 SESSION_COOKIE = "eam_session"
+#: The language a visitor chose on the pages; at sign-in it becomes the language of their e-mails.
+LANGUAGE_COOKIE = "eam_lang"
 #: Cookie-authenticated writes must carry this header: a cross-site form cannot set it, and
 #: EAM allows no cross-origin requests, so it stops cross-site request forgery (OWASP).
 CSRF_HEADER = "x-requested-with"

@@ -117,6 +117,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: ``EAM_RENEWAL_GRACE_DAYS``: an assignment that ran out (expired, never a revoked one) may
     #: still be renewed this many days after its end, by the holder's request or an access manager.
     renewal_grace_days: int = 30
+    #: ``EAM_ESCALATE_AFTER_HOURS``: a request pending this long is re-sent to every access
+    #: manager of its organisation (level 1); 0: no escalation.
+    escalate_after_hours: int = 72
+    #: ``EAM_ESCALATE_TO_ADMINS_AFTER_HOURS``: a request pending this long (counted from its
+    #: submission) is sent to the platform admins too (level 2); 0: never to them.
+    escalate_to_admins_after_hours: int = 168
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -177,6 +183,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_REMINDER_DAYS must list distinct whole days between 1 and 365, e.g. 14,1")
         if not 1 <= self.review_reminder_days <= 365:
             raise SettingsError("EAM_REVIEW_REMINDER_DAYS must be a whole number of days between 1 and 365")
+        if self.escalate_after_hours < 0 or self.escalate_to_admins_after_hours < 0:
+            raise SettingsError("EAM_ESCALATE_AFTER_HOURS and EAM_ESCALATE_TO_ADMINS_AFTER_HOURS must be 0 (off) or more hours")
+        if self.escalate_after_hours and self.escalate_to_admins_after_hours and self.escalate_to_admins_after_hours <= self.escalate_after_hours:
+            raise SettingsError("EAM_ESCALATE_TO_ADMINS_AFTER_HOURS must be longer than EAM_ESCALATE_AFTER_HOURS")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -217,6 +227,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "EAM_RATE_LIMIT_INTROSPECTION_PER_MINUTE": "rate_limit_introspection_per_minute",
             "EAM_OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
             "EAM_REVIEW_REMINDER_DAYS": "review_reminder_days",
+            "EAM_ESCALATE_AFTER_HOURS": "escalate_after_hours",
+            "EAM_ESCALATE_TO_ADMINS_AFTER_HOURS": "escalate_to_admins_after_hours",
         }
         for var, field in text_vars.items():
             if var in environ and (environ[var] or field != "issuer"):  # EAM_ISSUER= means unset

@@ -3,8 +3,8 @@
 The mail strings have a catalogue of their own (``eam/notifications/locales/<lang>/LC_MESSAGES/
 mail.po``, extracted with ``eam/notifications/babel.cfg``), read with Babel as the pages read
 theirs: mail is domain code and never imports the web pages (``eam.ui``). English is the source
-language. Nothing records a person's language yet, so every recipient gets English for now;
-:func:`render` takes the language so that a stored preference can be passed in later.
+language. Each recipient gets their own rendering in their language (``users.language``, set
+from the pages' language or ``PATCH /v1/me``; English when none is stored): :func:`language_of`.
 
 The HTML part is autoescaped (a name or justification typed by a user is text, never markup);
 headers are built by :mod:`email` (policy ``SMTP``), which refuses line breaks in a header, and
@@ -54,6 +54,12 @@ def _environment(language: str) -> Environment:
     return env
 
 
+def language_of(person: Any) -> str:
+    """The language a person's e-mails are written in: their stored choice, else English."""
+    language = getattr(person, "language", None)
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def render(template: str, language: str, **values: Any) -> dict[str, str]:
     """The subject, plain text and HTML of ``template`` (``<template>.subject.txt``, ``.txt``, ``.html``)."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
@@ -76,7 +82,8 @@ def build_message(sender: str, recipient: str, payload: dict[str, str]) -> Email
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = one_line(payload["subject"])
-    message["Content-Language"] = payload.get("language", DEFAULT_LANGUAGE)
     message.set_content(payload["text"])
     message.add_alternative(payload["html"], subtype="html")
+    # (after the parts: making the message multipart moves every Content-* header into the first part)
+    message["Content-Language"] = payload.get("language", DEFAULT_LANGUAGE)
     return message

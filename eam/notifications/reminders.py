@@ -30,7 +30,8 @@ from eam.assignments.models import Assignment, is_live
 from eam.catalogue.schemas import profile_of
 from eam.core.context import Context
 from eam.core.database import upsert_ignore
-from eam.notifications.mail import DEFAULT_LANGUAGE, render
+from eam.notifications.access_requests import day, profile_text
+from eam.notifications.mail import language_of, render
 from eam.notifications.models import AssignmentReminder
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
@@ -40,11 +41,6 @@ from eam.users.models import User
 #: Assignments handled per run (one short transaction).
 BATCH = 100
 EVENT = "assignment.ending"
-
-
-def _profile(assignment: Assignment) -> str:
-    profile = profile_of(assignment)
-    return "/".join(part for part in (profile.role, profile.data_level, profile.author_group) if part)
 
 
 async def _recorded(ctx: Context, assignment: Assignment, days: int) -> bool:
@@ -66,13 +62,13 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
         "organisation": org.name,
         "application": assignment.application,
         "register": assignment.register_code,
-        "profile": _profile(assignment),
-        "end": assignment.valid_until.astimezone(dt.UTC).date().isoformat(),
+        "profile": profile_text(profile_of(assignment)),
+        "end": day(assignment.valid_until),
         "holder": holder.display_name,
     }
     count = 0
     if holder.email:
-        payload = render("assignment_ending", DEFAULT_LANGUAGE, name=holder.display_name, link=f"{ctx.settings.issuer_url}/access/{assignment.id}/extend", **facts)
+        payload = render("assignment_ending", language_of(holder), name=holder.display_name, link=f"{ctx.settings.issuer_url}/access/{assignment.id}/extend", **facts)
         enqueue(ctx.session, ctx.now, channel=EMAIL, event=EVENT, recipient=holder.email, payload=payload)
         count += 1
     managers = await ctx.session.scalars(
@@ -86,7 +82,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
             continue
         payload = render(
             "assignment_ending_manager",
-            DEFAULT_LANGUAGE,
+            language_of(manager),
             name=manager.display_name,
             link=f"{ctx.settings.issuer_url}/organisations/{org.id}/assignments/{assignment.id}",
             **facts,

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from eam.access_managers.models import AccessManager
 from eam.core.context import Context
-from eam.notifications.mail import DEFAULT_LANGUAGE, render
+from eam.notifications.mail import language_of, render
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
 from eam.outbox.service import enqueue
@@ -56,7 +56,7 @@ async def mail_reviewers(ctx: Context, review: AccessReview, template: str, *, p
     for reviewer in reviewers:
         if not reviewer.email:
             continue
-        payload = render(template, DEFAULT_LANGUAGE, name=reviewer.display_name, **facts)
+        payload = render(template, language_of(reviewer), name=reviewer.display_name, **facts)
         enqueue(ctx.session, ctx.now, channel=EMAIL, event=f"access_review.{template.removeprefix('access_review_')}", recipient=reviewer.email, payload=payload)
         count += 1
     return count

@@ -26,7 +26,6 @@ from eam.core.times import BRUSSELS, end_of_day  # noqa: F401  (the pages use th
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES: dict[str, str] = {"en": "English", "nl": "Nederlands", "fr": "Français"}
 DEFAULT_LANGUAGE = "en"
-LANGUAGE_COOKIE = "eam_lang"
 
 
 def N_(message: str) -> str:

@@ -39,6 +39,7 @@ NOTICES: dict[str, str] = {
     "person-left": N_("The person was marked as having left: their access here ended."),
     "review-started": N_("The access review has started. Its reviewers were told."),
     "review-decided": N_("Your decision was recorded."),
+    "notifications-saved": N_("Your choice of e-mails was saved."),
 }
 
 #: One message per problem type (``urn:eam:problem:<code>``) a page can meet.

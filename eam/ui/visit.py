@@ -18,11 +18,11 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from eam.auth.sessions import SESSION_COOKIE
+from eam.auth.sessions import LANGUAGE_COOKIE, SESSION_COOKIE
 from eam.core.context import Context
 from eam.core.errors import Unauthenticated
 from eam.http.context import caller_context, request_id_of
-from eam.ui.i18n import BRUSSELS, LANGUAGE_COOKIE, LANGUAGES, Formatter, gettext_callables, negotiate, translations
+from eam.ui.i18n import BRUSSELS, LANGUAGES, Formatter, gettext_callables, negotiate, translations
 from eam.catalogue.schemas import Profile
 from eam.ui.messages import NOTICES, OUTCOMES, STATUSES
 from eam.users.flows import Standing

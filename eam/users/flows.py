@@ -23,6 +23,7 @@ from eam.core.context import Context
 from eam.organisations.models import Organisation
 from eam.organisations.schemas import OrganisationRef
 from eam.organisations.service import organisation_ref
+from eam.users.schemas import MePatch
 
 
 class Me(msgspec.Struct, frozen=True):
@@ -40,6 +41,10 @@ class Me(msgspec.Struct, frozen=True):
     organisations: list[OrganisationRef]
     assignments: list[AssignmentOut]
     pending_requests: list[AccessRequestOut]
+    #: The language of the caller's e-mails (None: English).
+    language: str | None = None
+    #: One daily digest of waiting requests instead of a mail per request (access managers).
+    notify_digest: bool = False
 
 
 class Standing(msgspec.Struct, frozen=True):
@@ -81,13 +86,23 @@ async def standing(ctx: Context) -> Standing:
     )
 
 
-async def set_email(ctx: Context, email: str | None) -> None:
-    """A person sets their own professional e-mail address (audited)."""
-    if ctx.user.email != email:
-        before = {"email": ctx.user.email}
-        ctx.user.email, ctx.user.updated_at = email, ctx.now
+async def update_me(ctx: Context, data: MePatch) -> None:
+    """A person sets their own e-mail address, mail language and digest choice (audited, what changed)."""
+    wanted = {name: value for name in ("email", "language", "notify_digest") if (value := getattr(data, name)) is not msgspec.UNSET}
+    changed = {name: value for name, value in wanted.items() if getattr(ctx.user, name) != value}
+    if changed:
+        before = {name: getattr(ctx.user, name) for name in changed}
+        for name, value in changed.items():
+            setattr(ctx.user, name, value)
+        ctx.user.updated_at = ctx.now
         await ctx.session.flush()
-        ctx.audit.record("user.updated", target_type="user", target_id=ctx.user.id, before=before, after={"email": email})
+        ctx.audit.record("user.updated", target_type="user", target_id=ctx.user.id, before=before, after=changed)
+
+
+async def set_language(ctx: Context, language: str) -> None:
+    """The language the person chose on the pages becomes the language of their e-mails."""
+    if language != ctx.user.language:
+        await update_me(ctx, MePatch(language=language))  # type: ignore[arg-type]
 
 
 async def me(ctx: Context) -> Me:
@@ -119,4 +134,6 @@ async def me(ctx: Context) -> Me:
         organisations=sorted(organisations.values(), key=lambda o: o.name.casefold()),
         assignments=active,
         pending_requests=pending,
+        language=ctx.user.language,
+        notify_digest=ctx.user.notify_digest,
     )

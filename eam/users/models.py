@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from eam.core.database import Base, UTCDateTime, new_id
@@ -25,6 +25,12 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     national_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The language of the person's e-mails (``en``, ``nl``, ``fr``), last chosen on the pages or
+    #: set through ``PATCH /v1/me``; None: English.
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: An access manager who prefers one daily digest of the requests waiting for them to a mail
+    #: per request (escalations still reach them at once).
+    notify_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 

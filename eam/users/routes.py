@@ -26,9 +26,13 @@ class MeController(Controller):
     async def get_me(self, ctx: Context) -> Me:
         return await flows.me(ctx)
 
-    @patch(operation_id="updateMe", summary="Set your professional e-mail address", opt=HandlerOptions(conflicts=False).opt())
+    @patch(
+        operation_id="updateMe",
+        summary="Set your professional e-mail address, the language of your e-mails (en, nl, fr) and whether you get a daily digest of waiting requests",
+        opt=HandlerOptions(conflicts=False).opt(),
+    )
     async def update_me(self, ctx: Context, data: MePatch) -> Me:
-        await flows.set_email(ctx, data.email)
+        await flows.update_me(ctx, data)
         return await flows.me(ctx)
 
 

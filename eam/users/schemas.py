@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
@@ -34,9 +34,19 @@ def user_ref(user: Any) -> UserRef:
     return UserRef(id=user.id, display_name=user.display_name, email=user.email, signed_in=getattr(user, "issuer", None) != PREPARED_ISSUER)
 
 
+#: The languages EAM writes pages and e-mails in.
+Language = Literal["en", "nl", "fr"]
+
+
 class MePatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The professional e-mail address an access manager sees on requests."""
+    """What a person sets about themselves; a member left out stays as it is.
 
-    EXAMPLE: ClassVar[dict[str, Any]] = {"email": "carol.peeters@azsintjan.be"}
+    ``email``: the professional address an access manager sees on requests and mail goes to;
+    ``language``: the language of their e-mails; ``notify_digest``: an access manager's choice
+    of one daily digest of waiting requests instead of a mail per request."""
 
-    email: Email
+    EXAMPLE: ClassVar[dict[str, Any]] = {"email": "carol.peeters@azsintjan.be", "language": "nl", "notify_digest": False}
+
+    email: Email | msgspec.UnsetType = msgspec.UNSET
+    language: Language | msgspec.UnsetType = msgspec.UNSET
+    notify_digest: bool | msgspec.UnsetType = msgspec.UNSET

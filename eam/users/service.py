@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eam.auth.identity import Identity, national_number_hash
 from eam.core.database import new_id, upsert_ignore
 from eam.core.audit import Auditor
+from eam.core.settings import Settings
 from eam.users.models import PREPARED_ISSUER, User
 from eam.users.schemas import Email
 
@@ -91,3 +92,12 @@ def usable_email(claim: object) -> str | None:
         return msgspec.convert(claim, Email) if claim is not None else None
     except msgspec.ValidationError:
         return None
+
+
+async def platform_admin_users(session: AsyncSession, settings: Settings) -> list[User]:
+    """The people ``EAM_PLATFORM_ADMINS`` names who have signed in (rows exist), by id."""
+    subjects = {entry.partition("#")[2] or entry for entry in settings.platform_admins}
+    if not subjects:
+        return []
+    candidates = await session.scalars(select(User).where(User.subject.in_(subjects)).order_by(User.id))
+    return [user for user in candidates if settings.is_platform_admin(user.issuer, user.subject)]

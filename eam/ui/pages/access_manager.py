@@ -28,7 +28,8 @@ from eam.ui.pages.sign_in import FormData
 from eam.ui.messages import DECIDED
 from eam.ui.profiles import describe
 from eam.ui.visit import Visit
-from eam.users.flows import standing
+from eam.users.flows import standing, update_me
+from eam.users.schemas import MePatch
 
 #: Requests one bulk decision may name (a page shows at most this many).
 BULK_LIMIT = 100
@@ -76,6 +77,17 @@ class InboxPages(Controller):
         except EAMError as exc:
             return await self._inbox(visit, None, failed=(request_id, form, form.absorb(exc)), status=exc.status)
         return visit.redirect("/inbox", "rejected")
+
+    @post("/inbox/notifications", name="inbox-notifications")
+    async def notifications(self, visit: Visit, data: FormData) -> Template | Redirect:
+        """How the access manager hears of new requests: a mail each, or one digest a day."""
+        form = Form(data, visit.gettext)
+        choice = form.choice("notify", ["each", "digest"])
+        if not form:
+            return await self._inbox(visit, None, status=422)
+        async with visit.changing() as ctx:
+            await update_me(ctx, MePatch(notify_digest=choice == "digest"))
+        return visit.redirect("/inbox", "notifications-saved")
 
     @post("/inbox/decide", name="bulk-decide")
     async def bulk_decide(self, visit: Visit, request: Request[Any, Any, Any]) -> Template:
@@ -132,6 +144,7 @@ class InboxPages(Controller):
             visit.standing = await standing(ctx)
             requests, next_cursor = await pending_for_decision(ctx, cursor)
             narrowing = {request.id: narrowing_choices(ctx, request) for request in requests}
+            digest = ctx.user.notify_digest
         return visit.page(
             "inbox.html",
             status=status,
@@ -143,6 +156,7 @@ class InboxPages(Controller):
             now=ctx.now,
             describe=describe,
             bulk_limit=BULK_LIMIT,
+            digest=digest,
         )
 
 

@@ -20,12 +20,14 @@ from eam.auth.dev_tokens import DEV_ISSUER
 from eam.auth.identity import Identity
 from eam.auth.routes import browser_cookie, session_cookie
 from eam.core.database import transaction
-from eam.core.errors import NotFound, ValidationFailed
+from eam.core.errors import NotFound, Unauthenticated, ValidationFailed
 from eam.demo import DEMO_USERS
 from eam.http.context import request_id_of
 from eam.http.handler_options import HandlerOptions, RateLimit
-from eam.ui.i18n import LANGUAGE_COOKIE, LANGUAGES
+from eam.auth.sessions import LANGUAGE_COOKIE
+from eam.ui.i18n import LANGUAGES
 from eam.ui.visit import Visit
+from eam.users.flows import set_language
 
 #: A submitted page form (application/x-www-form-urlencoded).
 FormData = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -59,11 +61,18 @@ class SignInPages(Controller):
         return Redirect(end_session or "/sign-in?notice=signed-out", status_code=303, cookies=cleared)
 
     @post("/language", status_code=303)
-    async def choose_language(self, state: State, data: FormData) -> Redirect:
-        """The chosen language sticks for a year (a cookie of its own; no sign-in needed)."""
+    async def choose_language(self, state: State, visit: Visit, data: FormData) -> Redirect:
+        """The chosen language sticks for a year (a cookie of its own; no sign-in needed); for a
+        signed-in person it also becomes the language of their e-mails (audited)."""
         language = data.get("language", "")
         if language not in LANGUAGES:
             raise NotFound(f"no language {language[:8]!r}")
+        if visit.session_token:
+            try:
+                async with visit.changing() as ctx:
+                    await set_language(ctx, language)
+            except Unauthenticated:
+                pass  # a session that ended: the cookie alone, as for anyone not signed in
         cookie = browser_cookie(state, LANGUAGE_COOKIE, language, 365 * 24 * 3600)
         return Redirect(safe_target(data.get("return_to")), status_code=303, cookies=[cookie])
 
@@ -78,6 +87,8 @@ async def demo_sign_in(request: Request[Any, Any, Any], state: State, visit: Vis
     identity = Identity(issuer=DEV_ISSUER, subject=username, display_name=name, email=email)
     now = state.clock()
     async with transaction(state.sessionmaker) as session:
-        token = await login.open_session(session, state.settings, identity, "demo", now, visit.session_token, request_id_of(request))
+        token = await login.open_session(
+            session, state.settings, identity, "demo", now, visit.session_token, request_id_of(request), request.cookies.get(LANGUAGE_COOKIE)
+        )
     cookie = session_cookie(state, token, state.settings.session_ttl_seconds)
     return Redirect(safe_target(data.get("return_to")), status_code=303, cookies=[cookie])
