@@ -9,7 +9,7 @@ import datetime as dt
 from eam.app import create_app
 from eam.jobs import REMIND_REVIEWERS, run_job
 from tests.conftest import Api, Clock, serve_in_process
-from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_settings, sign_in, smtp, subject
+from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_day, mail_settings, sign_in, smtp, subject
 
 __all__ = ["smtp"]
 
@@ -27,6 +27,7 @@ async def test_reviewers_are_mailed_at_the_start_and_once_before_the_deadline(da
         for manager in ("bob", "dave"):
             assert (await api.appoint(org["id"], manager)).status_code == 201
         held = await api.approved_assignment(org["id"], "carol")
+        assert (await api.patch("/v1/me", "bob", json={"language": "nl"})).status_code == 200
         await deliver(app)
         inbox.messages.clear()
 
@@ -36,8 +37,10 @@ async def test_reviewers_are_mailed_at_the_start_and_once_before_the_deadline(da
         review = started.json()
         await deliver(app)
         assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org", "bob@example.org"]
-        first = inbox.to("bob@example.org")[0]
-        assert subject(first).startswith("Access review to do by ") and "AZ Sint-Jan Brugge" in subject(first)
+        first = inbox.to("bob@example.org")[0]  # in Dutch, the language bob chose
+        assert subject(first) == f"Toegangsreview uit te voeren tegen {mail_day(deadline, 'nl')}: AZ Sint-Jan Brugge"
+        assert first["Content-Language"] == "nl"
+        assert subject(inbox.to("alice@example.org")[0]) == f"Access review to do by {mail_day(deadline)}: AZ Sint-Jan Brugge"
         text, html = bodies(first)
         assert f"https://eam.example.org/reviews/{review['id']}" in text and f'href="https://eam.example.org/reviews/{review["id"]}"' in html
         assert "Carol" not in text  # no holder named
@@ -51,7 +54,7 @@ async def test_reviewers_are_mailed_at_the_start_and_once_before_the_deadline(da
         assert await run_job(app.state.services, REMIND_REVIEWERS) == 0  # once
         await deliver(app)
         assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org", "bob@example.org"]
-        assert subject(inbox.messages[0]).startswith("Access review closes on ")
+        assert subject(inbox.to("alice@example.org")[0]) == f"Access review closes on {mail_day(deadline)}: AZ Sint-Jan Brugge"
         assert held["id"]
 
 

@@ -14,7 +14,7 @@ from eam.app import create_app
 from eam.core.settings import Settings, SettingsError
 from eam.jobs import ESCALATE_REQUESTS, EXPIRE_REQUESTS, MAIL_UNMANAGED, REMIND_ENDING, SEND_DIGESTS, run_all, run_job
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
-from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_app, mail_settings, sign_in, smtp
+from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_day, mail_app, mail_settings, sign_in, smtp
 from tests.test_outbox_email import subject as folded_subject
 
 __all__ = ["mail_app", "smtp"]
@@ -114,7 +114,7 @@ async def test_a_stale_request_is_escalated_to_every_manager_then_to_the_platfor
         assert await escalate(app) == 0  # once
         await deliver(app)
         assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org", "bob@example.org"]
-        submitted_day = (clock.now - dt.timedelta(hours=73)).date().isoformat()
+        submitted_day = mail_day(clock.now - dt.timedelta(hours=73), language)
         for message in inbox.messages:
             assert subject(message).startswith(SAYS[language]["reminder"]) and submitted_day in subject(message)
             assert message["Content-Language"] == language and message["Bcc"] is None
@@ -199,7 +199,7 @@ async def test_the_requester_is_mailed_a_narrowed_approval_and_an_expiry_in_thei
         [decision] = inbox.to("carol@example.org")
         assert subject(decision) == SAYS[language]["narrowed"] and decision["Content-Language"] == language
         text, html = bodies(decision)
-        assert SAYS[language]["asked"] in text and "data_provider/individual" in text and ends.date().isoformat() in text
+        assert SAYS[language]["asked"] in text and "data_provider/individual" in text and mail_day(ends - dt.timedelta(microseconds=1), language) in text
         assert "Individual &lt;is&gt; enough" in html and "Carol &lt;i&gt;Requester&lt;/i&gt;" in html and text.startswith(SAYS[language]["hello"])
         inbox.messages.clear()
 

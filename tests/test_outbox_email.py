@@ -24,6 +24,7 @@ from eam.access_requests.workflow import reject
 from eam.app import create_app
 from eam.core.context import system_context
 from eam.core.settings import Settings, SettingsError
+from eam.core.times import BRUSSELS
 from eam.notifications.mail import build_message, render
 from eam.notifications.smtp import SmtpMailer
 from eam.outbox.models import OutboxMessage
@@ -312,6 +313,26 @@ def test_user_text_cannot_inject_headers() -> None:
     assert message["Bcc"] is None
     parsed = email.message_from_bytes(message.as_bytes(), policy=default)
     assert parsed["Bcc"] is None and parsed["Subject"] == "Hello Bcc: evil@example.org"
+    sneaky = {"subject": "Demande d’accès\r\nBcc: evil@example.org chez é", "text": "body", "html": "<p>body</p>"}
+    parsed = email.message_from_bytes(build_message("eam@example.org", "alice@example.org", sneaky).as_bytes(), policy=default)
+    assert parsed["Bcc"] is None and parsed["Subject"] == "Demande d’accès Bcc: evil@example.org chez é"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Transmise aux administrateurs de la plateforme : une demande d’accès chez AZ Sint-Jan Brugge attend depuis le 3 décembre 2026",
+        "Geëscaleerd naar de platformbeheerders: een toegangsaanvraag bij AZ Sint-Jan Brugge wacht sinds 3 december 2026",
+        "A plain ASCII subject long enough to be folded over two lines by the message's own folding rules",
+    ],
+)
+def test_a_long_subject_reads_back_exactly_as_written(text: str) -> None:
+    """Folded to 78 characters a line, and unfolded by the reader to the very same text: no word
+    cut between plain and encoded words ("depui s"), no doubled space."""
+    raw = build_message("eam@example.org", "alice@example.org", {"subject": text, "text": "body", "html": "<p>body</p>"}).as_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert str(email.message_from_bytes(raw, policy=default)["Subject"]) == text
 
 
 async def test_the_app_delivers_by_itself_when_smtp_is_configured(database_url: str, smtp: tuple[Inbox, int], clock: Clock) -> None:
@@ -381,3 +402,17 @@ async def test_admins_read_the_delivery_log_and_send_a_dead_message_again(databa
         assert len((await api.get("/v1/outbox", "admin", params={"status": "delivered"})).json()["items"]) == 1
         events = (await api.get("/v1/audit-events", "admin", params={"action": "outbox.resent"})).json()["items"]
         assert [event["target_id"] for event in events] == [dead[0]["id"]]
+
+
+MONTHS = {
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"],
+}
+
+
+def mail_day(moment: dt.datetime | dt.date, language: str = "en") -> str:
+    """A day as a reader of ``language`` writes it, as mails say it (Brussels time)."""
+    day = moment.astimezone(BRUSSELS).date() if isinstance(moment, dt.datetime) else moment
+    if language == "en":
+        return f"{day:%B} {day.day}, {day.year}"
+    return f"{day.day} {MONTHS[language][day.month - 1]} {day.year}"

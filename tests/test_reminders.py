@@ -18,7 +18,7 @@ from eam.notifications.mail import render
 from eam.notifications.models import AssignmentReminder
 from eam.outbox.service import DELIVERED
 from tests.conftest import Api, Clock, serve_in_process
-from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_settings, outbox_rows, sign_in, smtp, subject
+from tests.test_outbox_email import Inbox, assert_nothing_secret, bodies, deliver, mail_day, mail_settings, outbox_rows, sign_in, smtp, subject
 
 __all__ = ["smtp"]  # the SMTP server fixture, shared with the outbox tests
 
@@ -76,7 +76,7 @@ async def test_reminders_before_the_end_are_sent_once_to_the_holder_and_the_mana
         assert await remind(app) == 0  # once
         assert (await deliver(app))[DELIVERED] == 3
         assert sorted(message["To"] for message in inbox.messages) == ["alice@example.org", "bob@example.org", "carol@example.org"]
-        end_day = (now + dt.timedelta(days=10)).date().isoformat()
+        end_day = mail_day(now + dt.timedelta(days=10))
         [holder] = inbox.to("carol@example.org")
         assert subject(holder) == f"Your access ends on {end_day}: healthstat/HDBP0147 at {ORG}"
         text, html = bodies(holder)

@@ -29,7 +29,7 @@ from eam.access_managers.models import AccessManager
 from eam.access_requests.models import AccessRequest
 from eam.catalogue.schemas import Profile, profile_of
 from eam.core.context import Context
-from eam.notifications.mail import language_of, render
+from eam.notifications.mail import day, language_of, last_day, render
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
 from eam.outbox.service import enqueue
@@ -43,11 +43,6 @@ TO_PLATFORM_ADMINS = 2
 
 def profile_text(profile: Profile) -> str:
     return "/".join(part for part in (profile.role, profile.data_level, profile.author_group) if part)
-
-
-def day(moment: dt.datetime | None) -> str:
-    """A day as mail shows it (ISO 8601, UTC): the same in every language."""
-    return moment.astimezone(dt.UTC).date().isoformat() if moment else ""
 
 
 def _facts(request: AccessRequest, org: Organisation) -> dict[str, str]:
@@ -117,8 +112,8 @@ async def request_decided(
         decision=request.status,
         narrowed="yes" if narrowed else "",
         asked=profile_text(asked),
-        asked_until=day(request.valid_until),
-        approved_until=day(approved_until),
+        asked_until=last_day(request.valid_until),
+        approved_until=last_day(approved_until),
         comment=request.decision_comment or "",
         link=f"{ctx.settings.issuer_url}/requests",
         **{**_facts(request, org), "profile": profile_text(granted)},

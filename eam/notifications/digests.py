@@ -24,8 +24,8 @@ from eam.core.context import Context
 from eam.core.database import upsert_ignore
 from eam.core.enums import OrganisationStatus, RequestStatus
 from eam.core.times import BRUSSELS
-from eam.notifications.access_requests import day, profile_text
-from eam.notifications.mail import language_of, render
+from eam.notifications.access_requests import profile_text
+from eam.notifications.mail import day, language_of, render
 from eam.notifications.models import RequestDigest
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation

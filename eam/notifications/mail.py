@@ -13,17 +13,21 @@ the subject has control characters replaced first, so user text cannot add a hea
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.header import Header
+from email.policy import SMTP, EmailPolicy
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from eam.core.catalogues import translations_from_po
+from eam.core.times import BRUSSELS
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -60,11 +64,36 @@ def language_of(person: Any) -> str:
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def localised(value: Any, language: str) -> Any:
+    """``value`` with every day in it (a :class:`datetime.date`, also inside lists and dicts)
+    written out as ``language`` writes a day ("December 17, 2026", "17 december 2026",
+    "17 décembre 2026"): a mail says the day as its reader says it, never an ISO date."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return format_date(value, "long", locale=language)
+    if isinstance(value, dict):
+        return {key: localised(item, language) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [localised(item, language) for item in value]
+    return value
+
+
+def day(moment: dt.datetime | None) -> dt.date | None:
+    """The Brussels day of ``moment`` (when a request was submitted…), for :func:`render`."""
+    return moment.astimezone(BRUSSELS).date() if moment else None
+
+
+def last_day(until: dt.datetime | None) -> dt.date | None:
+    """The last day of something that lasts *until* ``until`` (access, a review): access ending
+    at midnight after 17 December (:func:`eam.core.times.end_of_day`) lasts until 17 December."""
+    return (until - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date() if until else None
+
+
 def render(template: str, language: str, **values: Any) -> dict[str, str]:
-    """The subject, plain text and HTML of ``template`` (``<template>.subject.txt``, ``.txt``, ``.html``)."""
+    """The subject, plain text and HTML of ``template`` (``<template>.subject.txt``, ``.txt``,
+    ``.html``), days written as ``language`` writes them (:func:`localised`)."""
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     env = _environment(language)
-    values = {**values, "language": language}
+    values = {**localised(values, language), "language": language}
     subject = env.get_template(f"{template}.subject.txt").render(**values)
     text = env.get_template(f"{template}.txt").render(**values)
     html = env.get_template(f"{template}.html").render(**values)
@@ -76,9 +105,30 @@ def one_line(text: str) -> str:
     return _CONTROL.sub(" ", text).strip()
 
 
+class _MailPolicy(EmailPolicy):
+    """The ``SMTP`` policy, but a subject that is not plain ASCII is folded as RFC 2047
+    encoded-words only (:class:`email.header.Header`): the standard folder mixes plain and encoded
+    words and can cut a word between them ("attend depui" + "=?utf-8?q?s_le…?="), which a mail
+    client then shows as "depui s". Adjacent encoded-words join without a space when decoded."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "subject" and not str(value).isascii():
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep, maxlinelen=self.max_line_length)
+            return f"{name}: {encoded}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject" and not str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy(linesep=SMTP.linesep)
+
+
 def build_message(sender: str, recipient: str, payload: dict[str, str]) -> EmailMessage:
     """A ``multipart/alternative`` message: plain text, then the HTML alternative."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = sender
     message["To"] = recipient
     message["Subject"] = one_line(payload["subject"])

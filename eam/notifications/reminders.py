@@ -30,8 +30,8 @@ from eam.assignments.models import Assignment, is_live
 from eam.catalogue.schemas import profile_of
 from eam.core.context import Context
 from eam.core.database import upsert_ignore
-from eam.notifications.access_requests import day, profile_text
-from eam.notifications.mail import language_of, render
+from eam.notifications.access_requests import profile_text
+from eam.notifications.mail import language_of, last_day, render
 from eam.notifications.models import AssignmentReminder
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
@@ -63,7 +63,7 @@ async def _mail(ctx: Context, assignment: Assignment, days: int) -> int:
         "application": assignment.application,
         "register": assignment.register_code,
         "profile": profile_text(profile_of(assignment)),
-        "end": day(assignment.valid_until),
+        "end": last_day(assignment.valid_until),
         "holder": holder.display_name,
     }
     count = 0

@@ -8,6 +8,7 @@ password in the URL are used to log in; they never appear in an error kept by th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
@@ -52,8 +53,13 @@ class SmtpMailer:
         """Deliver one outbox row (an ``email``); raises on any failure, so the outbox retries."""
         if row.channel != EMAIL:
             raise ValueError(f"no delivery for channel {row.channel!r}")
+        # Flattened here, with the message's own policy (aiosmtplib would flatten with the stdlib
+        # SMTP policy and so undo :data:`eam.notifications.mail.MAIL_POLICY`'s subject folding).
+        message = build_message(self.sender, row.recipient, row.payload)
         await aiosmtplib.send(
-            build_message(self.sender, row.recipient, row.payload),
+            message.as_bytes(),
+            sender=parseaddr(self.sender)[1],
+            recipients=[row.recipient],
             hostname=self.host,
             port=self.port,
             use_tls=self.use_tls,

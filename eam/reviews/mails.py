@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from eam.access_managers.models import AccessManager
 from eam.core.context import Context
-from eam.notifications.mail import language_of, render
+from eam.notifications.mail import language_of, last_day, render
 from eam.notifications.smtp import EMAIL
 from eam.organisations.models import Organisation
 from eam.outbox.service import enqueue
@@ -49,7 +49,7 @@ async def mail_reviewers(ctx: Context, review: AccessReview, template: str, *, p
     organisation = await ctx.session.get(Organisation, review.organisation_id) if review.organisation_id else None
     facts = {
         "scope": scope_text(review, organisation.name if organisation else None),
-        "deadline": review.deadline.isoformat(timespec="minutes"),
+        "deadline": last_day(review.deadline),
         "link": f"{ctx.settings.issuer_url}/reviews/{review.id}",
     }
     count = 0
