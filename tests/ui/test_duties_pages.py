@@ -9,11 +9,14 @@ from urllib.parse import unquote
 from typing import Any
 
 from litestar import Litestar
+from playwright.sync_api import expect
 
 from eam.ui.pages import duties as duties_pages
 from tests.conftest import Api, Clock
 from tests.test_separation_of_duties import LEAD, SPONSOR, insert_held, two_organisations
+from tests.ui.browser import BrowserThread, EamServer, visiting
 from tests.ui.pages import text_of
+from tests.ui.test_journeys import inbox_card, open_menu, sign_in
 from tests.ui.test_admin_pages import browser  # noqa: F401 (the fixture)
 
 
@@ -74,3 +77,38 @@ async def test_employees_are_not_shown_the_report(api: Api, browser: Any) -> Non
     refused = await carol.get("/separation-of-duties")
     assert refused.status_code == 403
     assert conflict_links(refused.text) == [] and "provider_not_sponsor" not in refused.text
+
+
+def refused_approval_journey(browser: Any, eam: EamServer) -> None:
+    """Dave provides HDBP0147's data at AZ Sint-Jan (the demo request, approved) and asks UZ Leuven
+    to be the register's Sponsor: Bob's approval is refused with the rule named, the request stays
+    in the inbox, and the separation-of-duties page has nothing to report."""
+    (pending,) = eam.api("GET", "/v1/access-requests", "alice", params={"status": "pending"}).json()["items"]
+    assert eam.api("POST", f"/v1/access-requests/{pending['id']}/approve", "alice", json={}).status_code == 200
+    sponsor = eam.api("POST", "/v1/access-requests", "dave", json={
+        "organisation_id": eam.organisation_id("71000931"), "application": "healthstat", "register": "HDBP0147",
+        "profile": {"role": "sponsor", "data_level": "sponsor"}, "justification": "I coordinate the register.",
+    })
+    assert sponsor.status_code == 201, sponsor.text
+    with visiting(browser, eam, "separation-of-duties") as visitor:
+        page = visitor.page
+        sign_in(visitor, "Bob Access-Manager")
+        open_menu(visitor, "Inbox", "inbox")
+        card = inbox_card(visitor, "Dave Employee", "healthstat", "HDBP0147")
+        with page.expect_navigation():
+            card.get_by_role("button", name="Approve the request of Dave Employee for HDBP0147").click()
+        visitor.check("approval-refused")
+        alert = page.get_by_role("alert")
+        expect(alert).to_contain_text("separation of duties")
+        expect(alert).to_contain_text("Rule: provider_not_sponsor.")
+        visitor.goto("/inbox")
+        expect(inbox_card(visitor, "Dave Employee", "healthstat", "HDBP0147")).to_have_count(1)
+        visitor.goto("/separation-of-duties")
+        visitor.check("separation-of-duties")
+        expect(page.get_by_text("Nobody holds incompatible profiles now.")).to_be_visible()
+        expect(page.get_by_text("provider_not_sponsor", exact=False).first).to_be_visible()
+    assert eam.api("GET", f"/v1/access-requests/{sponsor.json()['id']}", "bob").json()["status"] == "pending"
+
+
+def test_an_approval_breaking_a_rule_is_refused_with_the_rule_named_in_chromium(chromium: BrowserThread, eam: EamServer) -> None:
+    chromium.journey(refused_approval_journey, eam)
