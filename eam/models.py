@@ -17,6 +17,7 @@ from eam.outbox.models import OutboxMessage
 from eam.service_clients.models import ServiceClient
 from eam.signing_keys.models import SigningKey
 from eam.users.models import Membership, User
+from eam.webhooks.models import WebhookSubscription
 
 __all__ = [
     "AccessManager",
@@ -41,4 +42,5 @@ __all__ = [
     "ServiceClient",
     "SigningKey",
     "User",
+    "WebhookSubscription",
 ]

@@ -32,6 +32,7 @@ from tenacity import RetryCallState, wait_random_exponential
 from eam.core.database import Clock, transaction
 from eam.core.settings import Settings
 from eam.outbox.models import OutboxMessage
+from eam.outbox.wakeup import note_enqueued
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 STATUSES = (PENDING, DELIVERED, DEAD)
@@ -55,6 +56,7 @@ def enqueue(session: AsyncSession, now: dt.datetime, *, channel: str, event: str
         next_attempt_at=now,
     )
     session.add(message)
+    note_enqueued(session.sync_session)
     return message
 
 
