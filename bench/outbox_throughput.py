@@ -1,10 +1,10 @@
 """How many webhook deliveries per second the outbox delivers to a receiver on loopback.
 
-    .venv/bin/python bench/outbox_throughput.py [--messages 1000] [--database-url URL]
+    .venv/bin/python bench/outbox_throughput.py [--messages 1000] [--postgres URL]
 
 Writes ``--messages`` Standard Webhooks messages for one subscription in one transaction, then
 runs delivery rounds (claim, sign, POST through the SSRF guard, record) in this process, one
-worker, until all are delivered; prints messages per second. Default database: a new SQLite file.
+worker, until all are delivered; prints messages per second. Default database: a new SQLite file; ``--postgres URL``: a scratch PostgreSQL database beside it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the project root, hence tests/, on sys.path)
+from _common import drop_database, scratch_database  # (puts the project root, hence tests/, on sys.path)
 from eam.app import create_app, delivery_channels
 from eam.core.database import transaction
 from eam.core.settings import Settings
@@ -57,12 +57,17 @@ async def measure(database_url: str, messages: int) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL: the bench runs in a scratch database created beside it, dropped after")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
-        delivered, elapsed = asyncio.run(measure(url, args.messages))
+        scratch = asyncio.run(scratch_database(args.postgres)) if args.postgres else None
+        url = scratch[0] if scratch else f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        try:
+            upgrade(url)
+            delivered, elapsed = asyncio.run(measure(url, args.messages))
+        finally:
+            if scratch:
+                asyncio.run(drop_database(scratch[1], scratch[2]))
     print(f"{delivered} webhook deliveries on {url.split(':')[0]} in {elapsed:.2f} s: {delivered / elapsed:.0f} messages/s (one worker)")
 
 

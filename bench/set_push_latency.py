@@ -1,13 +1,13 @@
 """How long from a revocation to its Security Event Token at the application (issue 15 item 4,
 target: under 1 s at p99 on an idle system).
 
-    .venv/bin/python bench/set_push_latency.py [--revocations 50] [--database-url URL]
+    .venv/bin/python bench/set_push_latency.py [--revocations 50] [--postgres URL]
 
 EAM runs in this process with its outbox worker (``run_housekeeping``), the default poll interval
 (2 s: a delivery inside it shows the commit woke the worker), a ``secevent`` subscription to a real
 HTTP receiver on loopback. Each revocation is timed from sending ``POST …/revoke`` to the SET's
 arrival, so the figure includes the request itself. Default database: a new SQLite file;
-``--database-url`` takes a migrated or empty database (``postgresql+asyncpg://…``).
+``--postgres postgresql+asyncpg://…`` runs in a scratch database beside the one named, dropped after.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import percentile
+from _common import drop_database, percentile, scratch_database
 
 from eam.app import create_app
 from eam.core.settings import Settings
@@ -54,12 +54,17 @@ async def measure(database_url: str, revocations: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--revocations", type=int, default=50)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL: the bench runs in a scratch database created beside it, dropped after")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
-        latencies = asyncio.run(measure(url, args.revocations))
+        scratch = asyncio.run(scratch_database(args.postgres)) if args.postgres else None
+        url = scratch[0] if scratch else f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        try:
+            upgrade(url)
+            latencies = asyncio.run(measure(url, args.revocations))
+        finally:
+            if scratch:
+                asyncio.run(drop_database(scratch[1], scratch[2]))
     ms = sorted(value * 1000 for value in latencies)
     print(f"{len(ms)} revocations on {url.split(':')[0]}: revoke → SET received p50 {percentile(ms, 0.5):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms, max {ms[-1]:.1f} ms")
 
