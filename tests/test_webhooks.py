@@ -13,10 +13,11 @@ from typing import Any
 import msgspec
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from eam.app import create_app, delivery_channels
-from eam.core.settings import Settings
+from eam.core.settings import Settings, SettingsError
 from eam.outbox.service import deliver_due
 from eam.webhooks import guard
 from tests.conftest import Api, Clock, assert_problem, serve_in_process
@@ -88,6 +89,10 @@ async def test_a_revocation_is_delivered_signed_and_the_secret_is_shown_once(hoo
     assert shown.status_code == 200 and "secret" not in shown.text and secret[6:] not in shown.text
     assert secret[6:] not in (await api.get("/v1/webhooks")).text
     assert secret[6:] not in (await api.get("/v1/audit-events", params={"action": "webhook.created"})).text
+
+    async with app.state.sessionmaker() as session:  # stored encrypted (the worker must sign), never as handed out
+        stored = (await session.execute(text("SELECT * FROM webhook_subscriptions"))).one()
+    assert not any(secret in str(value) or secret[6:] in str(value) for value in stored)
 
     org, assignment = await revoked_assignment(api)
     assert receiver.requests == []  # nothing leaves before the worker runs
@@ -277,3 +282,17 @@ async def test_the_guard_holds_again_at_delivery(hooks: Any, receiver: Receiver)
     assert receiver.requests == []
     [delivery] = (await api.get(f"/v1/webhooks/{hook_id}/deliveries")).json()["items"]
     assert "UrlRefused" in delivery["last_error"] and "not a public address" in delivery["last_error"]
+
+
+def test_webhook_settings_are_read_and_checked() -> None:
+    settings = Settings.from_env({"EAM_WEBHOOK_ALLOWED_HOSTS": " Hooks.Internal , 10.0.0.0/8,::1 ", "EAM_WEBHOOK_TIMEOUT_SECONDS": "2.5"})
+    assert settings.webhook_allowed_hosts == ("hooks.internal", "10.0.0.0/8", "::1") and settings.webhook_timeout_seconds == 2.5
+    assert Settings.from_env({}).webhook_allowed_hosts == ()
+    for environ, named in (
+        ({"EAM_WEBHOOK_TIMEOUT_SECONDS": "soon"}, "EAM_WEBHOOK_TIMEOUT_SECONDS"),
+        ({"EAM_WEBHOOK_TIMEOUT_SECONDS": "60"}, "EAM_WEBHOOK_TIMEOUT_SECONDS"),
+        ({"EAM_WEBHOOK_ALLOWED_HOSTS": "10.0.0.0/33"}, "EAM_WEBHOOK_ALLOWED_HOSTS"),
+        ({"EAM_WEBHOOK_ALLOWED_HOSTS": "http://hooks.internal/"}, "EAM_WEBHOOK_ALLOWED_HOSTS"),
+    ):
+        with pytest.raises(SettingsError, match=named):
+            Settings.from_env(environ)

@@ -73,6 +73,11 @@ ACTIONS: dict[str, str] = {
     "grant_token.revoked": N_("Grant token revoked"),
     "user.signed_in": N_("Signed in"),
     "user.updated": N_("Profile changed"),
+    "webhook.created": N_("Webhook subscribed"),
+    "webhook.paused": N_("Webhook paused"),
+    "webhook.resumed": N_("Webhook resumed"),
+    "webhook.deleted": N_("Webhook deleted"),
+    "webhook.replayed": N_("Webhook delivery sent again"),
 }
 TARGETS: dict[str, str] = {
     "access_request": N_("Request"),
@@ -83,6 +88,7 @@ TARGETS: dict[str, str] = {
     "service_client": N_("Service client"),
     "signing_key": N_("Signing key"),
     "grant_token": N_("Grant token"),
+    "webhook": N_("Webhook"),
 }
 
 
