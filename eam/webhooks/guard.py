@@ -114,15 +114,15 @@ def _allow_listed(host: str, address: IPAddress, settings: Settings) -> bool:
     return False
 
 
-async def _addresses(host: str, port: int) -> list[IPAddress]:
+async def _addresses(host: str, port: int, timeout: float) -> list[IPAddress]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+    except (OSError, ValueError, TimeoutError):  # unknown name, a name no resolver takes (UnicodeError), too slow
         raise _refused(f"the host {host} cannot be resolved") from None
     # Scope ids (``fe80::1%eth0``) are dropped: such an address is link-local and refused anyway.
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
@@ -131,7 +131,7 @@ async def _addresses(host: str, port: int) -> list[IPAddress]:
 async def resolve(url: str, settings: Settings) -> Target:
     """The URL's checked target: every address of its host must be public or allow-listed."""
     scheme, host, port = check_syntax(url, settings)
-    addresses = await _addresses(host, port)
+    addresses = await _addresses(host, port, settings.webhook_timeout_seconds)
     if not addresses:
         raise _refused(f"the host {host} has no address")
     for address in addresses:
