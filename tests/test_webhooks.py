@@ -222,9 +222,9 @@ async def test_only_admins_and_clients_with_the_scope_subscribe_and_a_client_onl
 async def test_bad_subscriptions_are_422(hooks: Any, receiver: Receiver) -> None:
     _app, api = hooks
     for body, field in (
-        ({"url": receiver.url, "events": ["assignment.exploded"]}, "$.events[0]"),
+        ({"url": receiver.url, "events": ["assignment.exploded"]}, "$.events"),
         ({"url": receiver.url, "format": "secevent"}, "$.application"),
-        ({"url": receiver.url, "format": "secevent", "application": "healthstat", "events": ["organisation.created"]}, "$.events[0]"),
+        ({"url": receiver.url, "format": "secevent", "application": "healthstat", "events": ["organisation.created"]}, "$.events"),
         ({"url": receiver.url, "application": "nope"}, "$.application"),
         ({"url": receiver.url, "colour": "red"}, "$.colour"),
         ({"url": "ftp://127.0.0.1/hook"}, "$.url"),

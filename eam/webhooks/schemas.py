@@ -6,8 +6,11 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from eam.webhooks.events import ALL, EVENT_TYPES
+
 Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, examples=["https://healthstat.example.org/eam/events"])]
-EventType = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["assignment.revoked"])]
+#: An audit action a subscription may name, or ``*`` for all of them.
+EventType = Literal[(ALL, *EVENT_TYPES)]  # type: ignore[valid-type]
 Format = Literal["standard-webhooks", "secevent"]
 
 
