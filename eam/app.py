@@ -42,7 +42,14 @@ from eam.outbox.routes import OutboxController
 from eam.reviews.routes import AccessReviewController
 from eam.jobs import ensure_signing_key, run_periodically
 from eam.notifications.smtp import SmtpMailer
+from eam.outbox.dispatch import ChannelDispatch
 from eam.outbox.jobs import run_outbox
+from eam.webhooks.delivery import WebhookSender
+from eam.webhooks.events import CHANNELS
+from eam.webhooks.fanout import fan_out
+from eam.webhooks.routes import WebhookController
+from eam.core.audit import on_events_written
+from eam.notifications.smtp import EMAIL
 from eam.oauth.routes import MetadataController, OAuthController
 from eam.service_clients.routes import ServiceClientController
 from eam.authz.vocabulary import defined_scopes
@@ -86,6 +93,7 @@ def create_app(
     providers = {config.name: OidcProvider(config) for config in settings.oidc_providers}
     install_commit_hooks()
     install_key_change_hooks()
+    on_events_written(fan_out)
     shared_store = SharedRateLimitStore.for_url(settings.redis_url) if settings.redis_url else None
     if token_sources is None:
         token_sources = [OidcTokenSource(provider, clock) for provider in providers.values()]
@@ -122,8 +130,10 @@ def create_app(
                 run_periodically(app.state.services, settings.expiry_sweep_seconds)
             )
         outbox_task = None
-        if run_housekeeping and settings.smtp_url is not None:
-            outbox_task = asyncio.create_task(run_outbox(app.state.services, SmtpMailer.from_settings(settings)))
+        if run_housekeeping:
+            # Webhooks can be subscribed at any time: the worker always runs (one cheap query per
+            # poll interval when there is nothing to deliver), each channel to its own sender.
+            outbox_task = asyncio.create_task(run_outbox(app.state.services, delivery_channels(app.state.services)))
         try:
             yield
         finally:
@@ -154,6 +164,7 @@ def create_app(
             ExportController,
             OutboxController,
             AccessReviewController,
+            WebhookController,
             SignInController,
             OrganisationController,
             AccessManagerController,
@@ -254,6 +265,16 @@ def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Respon
     if wants_page(request):
         return page_error(request, exc)
     return EXCEPTION_HANDLERS[HTTPException](request, exc)  # type: ignore[operator]
+
+
+def delivery_channels(services: Services) -> ChannelDispatch:
+    """Who delivers each outbox channel: e-mail over SMTP (when configured), webhooks and
+    security events over HTTPS."""
+    sender = WebhookSender(services)
+    channels = {channel: sender for channel in CHANNELS.values()}
+    if services.settings.smtp_url is not None:
+        return ChannelDispatch({**channels, EMAIL: SmtpMailer.from_settings(services.settings)})
+    return ChannelDispatch(channels)
 
 
 def scope_description(scope: str) -> str:

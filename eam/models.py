@@ -18,6 +18,7 @@ from eam.reviews.models import AccessReview, AccessReviewItem
 from eam.service_clients.models import ServiceClient
 from eam.signing_keys.models import SigningKey
 from eam.users.models import Membership, User
+from eam.webhooks.models import WebhookSubscription
 
 __all__ = [
     "AccessManager",
@@ -46,4 +47,5 @@ __all__ = [
     "ServiceClient",
     "SigningKey",
     "User",
+    "WebhookSubscription",
 ]

@@ -14,10 +14,14 @@ from eam.catalogue.service import Catalogue
 from eam.core.context import Services
 from eam.core.database import Clock, create_engine, make_sessionmaker, transaction, utc_now
 from eam.core.settings import Settings
+from eam.core.audit import on_events_written
 from eam.signing_keys.keyring import KeyRing
+from eam.webhooks.fanout import fan_out
 
 
 def build_services(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = utc_now) -> Services:
+    # Changes made by the CLI and scripts reach webhook subscriptions too (delivered by a server's worker).
+    on_events_written(fan_out)
     return Services(
         settings=settings,
         sessionmaker=sessionmaker,

@@ -37,6 +37,7 @@ from eam.core.settings import DEV_TOKEN_SECRET, Settings
 POSTGRES_URL = os.environ.get("EAM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TABLES = (
     "outbox",
+    "webhook_subscriptions",
     "assignment_reminders",
     "browser_sessions",
     "login_attempts",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,7 @@ async def test_json_media_types_with_parameters_and_suffixes_are_accepted(api: A
 @pytest.mark.parametrize("limit", ["201", "1" + "0" * 30, "-1", "0", "1.5", "1e3", "ten", "", "１０", "0x10"])
 async def test_every_listing_refuses_a_page_size_out_of_range(api: Api, limit: str) -> None:
     for path in LISTINGS:
-        filled = path.replace("{organisation_id}", str(uuid.uuid4()))
+        filled = re.sub(r"\{\w+_id\}", lambda _: str(uuid.uuid4()), path)  # {organisation_id}, {webhook_id}
         problem = assert_problem(await api.get(filled, "admin", params={"limit": limit}), 422, "validation-error")
         assert [error["field"] for error in problem["errors"]] == ["query.limit"], (path, problem)
 
@@ -177,7 +178,7 @@ async def test_every_query_parameter_given_twice_is_refused_naming_it(api: Api) 
     assert len(parameters) >= 25
     for path, name in parameters:
         if "{" in path:
-            path = path.replace("{organisation_id}", str(uuid.uuid4()))
+            path = re.sub(r"\{\w+_id\}", lambda _: str(uuid.uuid4()), path)
         response = await api.get(f"{path}?{name}=1&{name}=2", "admin")
         problem = assert_problem(response, 422, "validation-error")
         assert [error["field"] for error in problem["errors"]] == [f"query.{name}"], (path, problem)

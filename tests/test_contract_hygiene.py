@@ -37,6 +37,8 @@ def _filled(path: str) -> str:
         ("{import_id:uuid}", str(uuid.uuid4())),
         ("{message_id:uuid}", str(uuid.uuid4())),
         ("{review_id:uuid}", str(uuid.uuid4())),
+        ("{webhook_id:uuid}", str(uuid.uuid4())),
+        ("{delivery_id:uuid}", str(uuid.uuid4())),
         ("{code:str}", "HDBP0147"),
         ("{client_id:str}", "healthstat-prod"),
         ("{path:str}", "nothing-here"),

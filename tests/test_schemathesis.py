@@ -49,6 +49,9 @@ STATE_DEPENDENT = {
     "$.profile": "which role, data level or author group an application allows is catalogue data",
     "$.kbo": "an enterprise number's check digits (mod 97) are not a pattern",
     "$.national_number": "a national number's check digits (mod 97) are not a pattern",
+    "$.url": "whether EAM may push to a URL depends on what its host resolves to and on EAM_WEBHOOK_ALLOWED_HOSTS (the SSRF guard)",
+    "$.application": "the application must be in the catalogue (and a secevent subscription must name one)",
+    "$.events": "a secevent subscription takes only the security events (a rule across fields)",
     "file": "what a CSV file holds (its columns and lines) is not something a JSON schema states",
 }
 

@@ -10,13 +10,17 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import uuid
+
 import pytest
+from sqlalchemy import update
 
 from eam.authz.enforcer import read_permissions
 from eam.authz.vocabulary import defined_scopes
 from eam.core.settings import SHIPPED_POLICIES_DIR
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from eam.outbox.models import OutboxMessage
 from eam.service_clients.scopes import SCOPE_OPERATIONS
 from tests.conftest import Api
 from tests.test_register_records import RECORD
@@ -43,6 +47,38 @@ async def _remove_access_manager(api: Api, world: World, headers: dict[str, str]
     return await api.delete(f"/v1/organisations/{world['org']}/access-managers/{world['erin']}", None, headers=headers)
 
 
+#: A public address (no DNS needed): the SSRF guard accepts it; nothing is delivered in this test.
+WEBHOOK = {"url": "https://93.184.215.14/eam-events", "events": ["assignment.revoked"]}
+
+
+def _with_own_webhook(act: Callable[[Api, str, dict[str, str]], Awaitable[Any]]) -> Call:
+    """A call on a subscription the client made itself (a client sees only its own): the
+    creation's refusal when it may not make one."""
+
+    async def call(api: Api, world: World, headers: dict[str, str]) -> Any:
+        created = await api.post("/v1/webhooks", None, json=WEBHOOK, headers=headers)
+        if created.status_code != 201:
+            return created
+        return await act(api, created.json()["webhook"]["id"], headers)
+
+    return call
+
+
+async def _replay_own_delivery(api: Api, webhook_id: str, headers: dict[str, str]) -> Any:
+    """Replaying needs a delivery: the admin revokes an assignment the subscription hears of,
+    and the delivery, not yet attempted, is first marked dead by hand."""
+    org = await api.managed_organisation(name="AZ Replay", nihdi="71000634")
+    assignment = await api.approved_assignment(org["id"])
+    revoked = await api.post(f"/v1/assignments/{assignment['id']}/revoke", "alice", json={"reason": "left"})
+    assert revoked.status_code == 200, revoked.text
+    listed = await api.get(f"/v1/webhooks/{webhook_id}/deliveries", None, headers=headers)
+    [delivery] = listed.json()["items"]
+    app = api.client._transport.app  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == uuid.UUID(delivery["id"])).values(status="dead"))
+    return await api.post(f"/v1/webhooks/{webhook_id}/deliveries/{delivery['id']}/replay", None, headers=headers)
+
+
 #: operationId -> how a client calls it (with ``headers``) in a world where it can succeed.
 CALLS: dict[str, Call] = {
     "introspectToken": lambda api, w, h: api.post("/oauth2/introspect", None, data={"token": "not-a-token"}, headers=h),
@@ -64,9 +100,16 @@ CALLS: dict[str, Call] = {
     "addRegister": lambda api, w, h: api.post("/v1/registers", None, json={"code": "HDBP0250", "name": "Cystic Fibrosis", "applications": ["healthstat"], "record": RECORD}, headers=h),
     "listAuditEvents": lambda api, w, h: api.get("/v1/audit-events", None, headers=h),
     "exportAuditEvents": lambda api, w, h: api.get("/v1/audit-events/export.jsonl", None, headers=h),
+    "createWebhook": lambda api, w, h: api.post("/v1/webhooks", None, json=WEBHOOK, headers=h),
+    "listWebhooks": _with_own_webhook(lambda api, hook, h: api.get("/v1/webhooks", None, headers=h)),
+    "getWebhook": _with_own_webhook(lambda api, hook, h: api.get(f"/v1/webhooks/{hook}", None, headers=h)),
+    "updateWebhook": _with_own_webhook(lambda api, hook, h: api.patch(f"/v1/webhooks/{hook}", None, json={"paused": True}, headers=h)),
+    "deleteWebhook": _with_own_webhook(lambda api, hook, h: api.delete(f"/v1/webhooks/{hook}", None, headers=h)),
+    "listWebhookDeliveries": _with_own_webhook(lambda api, hook, h: api.get(f"/v1/webhooks/{hook}/deliveries", None, headers=h)),
+    "replayWebhookDelivery": _with_own_webhook(_replay_own_delivery),
 }
 #: Reads that a listing of the right scope must show something in (not an empty page by accident).
-NON_EMPTY = {"listAccessManagers", "listAccessRequests", "listAssignments", "listAuditEvents", "listOrganisations", "listRegisters"}
+NON_EMPTY = {"listWebhooks", "listAccessManagers", "listAccessRequests", "listAssignments", "listAuditEvents", "listOrganisations", "listRegisters"}
 
 
 def test_the_table_names_every_defined_scope_and_real_operations(app: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,19 @@ EXPIRY = "expiry"
 #: Session ``info`` key: the events recorded in the open transaction, written before it commits.
 RECORDED = "eam.audit_events"
 
+#: Called with the session and the events just written (ids and hashes set), inside the same
+#: transaction, so what they add commits or rolls back with the events. Core knows no feature:
+#: a feature that reacts to audited changes (webhooks fan them out to subscriptions) installs one
+#: with :func:`on_events_written`.
+EventsWritten = Callable[[Session, list[dict[str, Any]]], None]
+_LISTENERS: list[EventsWritten] = []
+
+
+def on_events_written(listener: EventsWritten) -> None:
+    """Install ``listener`` once per process (installing it again changes nothing)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
+
 
 @event.listens_for(Session, "before_commit")
 def _write_recorded(session: Session) -> None:
@@ -46,6 +60,8 @@ def _write_recorded(session: Session) -> None:
         link(events, *head(session))
         # Core, not the ORM: nothing reads the rows back (no RETURNING of their ids).
         session.execute(insert(AuditEvent.__table__), events)
+        for listener in _LISTENERS:
+            listener(session, events)
 
 
 @event.listens_for(Session, "after_transaction_end")

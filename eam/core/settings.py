@@ -39,6 +39,14 @@ def _fernet_key_bytes(key: str) -> bytes:
     return base64.urlsafe_b64decode(key)
 
 
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class SettingsError(Exception):
     """Configuration that must stop start-up, with a message naming what is wrong."""
 
@@ -123,6 +131,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: ``EAM_ESCALATE_TO_ADMINS_AFTER_HOURS``: a request pending this long (counted from its
     #: submission) is sent to the platform admins too (level 2); 0: never to them.
     escalate_to_admins_after_hours: int = 168
+    #: ``EAM_WEBHOOK_ALLOWED_HOSTS``: host names, IP addresses or CIDR networks a webhook may reach
+    #: although they are loopback, private, link-local or otherwise not public (the SSRF guard,
+    #: :mod:`eam.webhooks.guard`, refuses those by default); empty: only public addresses.
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    #: Seconds a webhook or security-event delivery (connect, send, answer) may take.
+    webhook_timeout_seconds: float = 5.0
 
     @property
     def longest_token_ttl_seconds(self) -> int:
@@ -179,6 +193,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("EAM_OUTBOX_LEASE_SECONDS must be between 1 and 3600 and longer than EAM_SMTP_TIMEOUT_SECONDS")
         if not 0.01 <= self.outbox_poll_seconds <= 600:
             raise SettingsError("EAM_OUTBOX_POLL_SECONDS must be between 0.01 and 600")
+        if not 0.1 <= self.webhook_timeout_seconds <= 30 or not self.webhook_timeout_seconds < self.outbox_lease_seconds:
+            raise SettingsError("EAM_WEBHOOK_TIMEOUT_SECONDS must be between 0.1 and 30 and shorter than EAM_OUTBOX_LEASE_SECONDS")
+        for entry in self.webhook_allowed_hosts:
+            if not entry or any(char in entry for char in "/:") and not _is_network(entry):
+                raise SettingsError(f"EAM_WEBHOOK_ALLOWED_HOSTS must list host names, IP addresses or CIDR networks, not {entry!r}")
         if any(not 1 <= days <= 365 for days in self.reminder_days) or len(set(self.reminder_days)) != len(self.reminder_days):
             raise SettingsError("EAM_REMINDER_DAYS must list distinct whole days between 1 and 365, e.g. 14,1")
         if not 1 <= self.review_reminder_days <= 365:
@@ -275,6 +294,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("EAM_OUTBOX_BACKOFF_MAX_SECONDS", "outbox_backoff_max_seconds"),
             ("EAM_OUTBOX_LEASE_SECONDS", "outbox_lease_seconds"),
             ("EAM_OUTBOX_POLL_SECONDS", "outbox_poll_seconds"),
+            ("EAM_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds"),
         ):
             if var in environ:
                 try:
@@ -305,6 +325,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if environ.get("EAM_TRUSTED_PROXIES", "").strip():
             values["trusted_proxies"] = tuple(
                 entry.strip() for entry in environ["EAM_TRUSTED_PROXIES"].split(",") if entry.strip()
+            )
+        if environ.get("EAM_WEBHOOK_ALLOWED_HOSTS", "").strip():
+            values["webhook_allowed_hosts"] = tuple(
+                entry.strip().lower() for entry in environ["EAM_WEBHOOK_ALLOWED_HOSTS"].split(",") if entry.strip()
             )
         if environ.get("EAM_REDIS_URL", "").strip():
             values["redis_url"] = environ["EAM_REDIS_URL"].strip()

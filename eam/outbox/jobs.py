@@ -2,7 +2,8 @@
 
 Each round claims due rows, delivers them and records the outcomes (:func:`deliver_due`); the
 worker sleeps ``EAM_OUTBOX_POLL_SECONDS`` between rounds that found nothing and goes straight on
-after a full one. Several processes and nodes share the rows (PostgreSQL ``SKIP LOCKED``).
+after a full one, or as soon as a commit in this process enqueued something
+(:mod:`eam.outbox.wakeup`). Several processes and nodes share the rows (PostgreSQL ``SKIP LOCKED``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 
 from eam.core.context import Services
+from eam.outbox import wakeup
 from eam.outbox.service import Deliver, deliver_due
 
 logger = logging.getLogger("eam.outbox")
@@ -20,8 +22,18 @@ BATCH = 20
 
 
 async def run_outbox(services: Services, deliver: Deliver) -> None:
+    wake = asyncio.Event()
+    wakeup.register(wake)
+    try:
+        await _rounds(services, deliver, wake)
+    finally:
+        wakeup.unregister(wake)
+
+
+async def _rounds(services: Services, deliver: Deliver, wake: asyncio.Event) -> None:
     settings = services.settings
     while True:
+        wake.clear()
         try:
             counts = await deliver_due(services.sessionmaker, settings, services.clock, deliver, limit=BATCH)
         except asyncio.CancelledError:
@@ -32,4 +44,7 @@ async def run_outbox(services: Services, deliver: Deliver) -> None:
         if counts.get("dead"):
             logger.warning("outbox: %d message(s) dead-lettered after %d attempts", counts["dead"], settings.outbox_max_attempts)
         if sum(counts.values()) < BATCH:
-            await asyncio.sleep(settings.outbox_poll_seconds)
+            try:
+                await asyncio.wait_for(wake.wait(), settings.outbox_poll_seconds)
+            except TimeoutError:
+                pass

@@ -21,13 +21,13 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"), Index("ix_outbox_recipient", "recipient"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     #: What it is (``email``) and what caused it (``access_request.submitted``…).
     channel: Mapped[str] = mapped_column(String(32))
     event: Mapped[str] = mapped_column(String(64))
-    #: Where it goes: an e-mail address for ``email``.
+    #: Where it goes: an e-mail address for ``email``, a subscription id for ``webhook``/``secevent``.
     recipient: Mapped[str] = mapped_column(String(320))
     #: The message as rendered when it was written (subject, bodies).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

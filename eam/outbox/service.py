@@ -32,6 +32,7 @@ from tenacity import RetryCallState, wait_random_exponential
 from eam.core.database import Clock, transaction
 from eam.core.settings import Settings
 from eam.outbox.models import OutboxMessage
+from eam.outbox.wakeup import note_enqueued
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 STATUSES = (PENDING, DELIVERED, DEAD)
@@ -55,6 +56,7 @@ def enqueue(session: AsyncSession, now: dt.datetime, *, channel: str, event: str
         next_attempt_at=now,
     )
     session.add(message)
+    note_enqueued(session.sync_session)
     return message
 
 
@@ -135,9 +137,16 @@ async def record(sessionmaker: async_sessionmaker[AsyncSession], settings: Setti
 async def deliver_due(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, deliver: Deliver, *, limit: int = 20
 ) -> dict[str, int]:
-    """One round: claim due rows, deliver each, record each outcome; counts by new status."""
+    """One round: claim due rows, deliver each, record each outcome; counts by new status.
+
+    An idle round only reads (one indexed query, no write lock): on SQLite a claim takes the
+    database's write lock, which an idle worker polling every few seconds should not hold."""
     counts = dict.fromkeys(STATUSES, 0)
-    for row in await claim(sessionmaker, settings, clock(), limit):
+    now = clock()
+    async with transaction(sessionmaker, read_only=True) as session:
+        if await session.scalar(select(OutboxMessage.id).where(*_due(now)).limit(1)) is None:
+            return counts
+    for row in await claim(sessionmaker, settings, now, limit):
         try:
             await deliver(row)
         except Exception as exc:  # noqa: BLE001  any failure is this attempt's failure

@@ -34,6 +34,9 @@ SCOPE_OPERATIONS: dict[str, tuple[str, ...]] = {
     "catalogue:read": ("listApplications", "listRegisters", "getRegister"),
     "catalogue:write": ("listApplications", "listRegisters", "getRegister", "addRegister"),
     "audit:read": ("listAuditEvents", "exportAuditEvents"),
+    "webhooks:write": (
+        "createWebhook", "listWebhooks", "getWebhook", "updateWebhook", "deleteWebhook", "listWebhookDeliveries", "replayWebhookDelivery",
+    ),
 }
 
 

@@ -46,7 +46,7 @@ def generate_jwk(alg: str) -> ECKey | RSAKey | OKPKey:
     raise ValueError(f"unsupported signing algorithm {alg!r}")
 
 
-def _fernet(settings: Settings) -> MultiFernet:
+def key_fernet(settings: Settings) -> MultiFernet:
     return MultiFernet([Fernet(key) for key in settings.key_encryption_keys])
 
 
@@ -57,7 +57,7 @@ def new_signing_key(settings: Settings, alg: str, now: dt.datetime) -> SigningKe
         kid=key.thumbprint(),
         alg=alg,
         public_jwk=public,
-        private_key_encrypted=_fernet(settings).encrypt(key.as_pem(private=True)).decode("ascii"),
+        private_key_encrypted=key_fernet(settings).encrypt(key.as_pem(private=True)).decode("ascii"),
         status=KeyStatus.CURRENT,
         created_at=now,
     )
@@ -117,7 +117,7 @@ class KeyRing:
     def private_key(self, key: SigningKey) -> Any:
         cached = self._private.get(key.kid)
         if cached is None:
-            pem = _fernet(self._settings).decrypt(key.private_key_encrypted.encode("ascii"))
+            pem = key_fernet(self._settings).decrypt(key.private_key_encrypted.encode("ascii"))
             cached = JWKRegistry.import_key(pem, KEY_TYPES[key.alg])
             self._private[key.kid] = cached
         return cached

@@ -46,6 +46,12 @@ def access_token_claims(
 
 async def sign_access_token(session: AsyncSession, keyring: KeyRing, claims: dict[str, Any]) -> str:
     """Sign ``claims`` with the current key (read at most every few seconds, see the keyring)."""
+    return await sign_jwt(session, keyring, claims, typ=ACCESS_TOKEN_TYP)
+
+
+async def sign_jwt(session: AsyncSession, keyring: KeyRing, claims: dict[str, Any], *, typ: str) -> str:
+    """Sign ``claims`` as a JWT of media type ``typ`` (``at+jwt``, ``secevent+jwt``) with the
+    current key, named by ``kid``."""
     key, private_key = await keyring.signing_key(session)
-    header = {"alg": key.alg, "typ": ACCESS_TOKEN_TYP, "kid": key.kid}
+    header = {"alg": key.alg, "typ": typ, "kid": key.kid}
     return jws.serialize_compact(header, msgspec.json.encode(claims), private_key, registry=registry(key.alg))

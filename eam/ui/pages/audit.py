@@ -57,11 +57,23 @@ ACTIONS: dict[str, str] = {
     "assignment.expired": N_("Access expired"),
     "assignment.extended": N_("Access extended"),
     "assignment.renewed": N_("Access renewed"),
+    "assignment.reminded": N_("Reminded: access ends soon"),
+    "access_review.started": N_("Access review started"),
+    "access_review.decided": N_("Access reviewed"),
+    "access_review.closed": N_("Access review closed"),
+    "access_review.reminded": N_("Reviewers reminded"),
     "access_manager.appointed": N_("Access manager appointed"),
     "access_manager.removed": N_("Access manager removed"),
     "auditor.appointed": N_("Auditor appointed"),
     "auditor.removed": N_("Auditor removed"),
     "person.left": N_("Person left the organisation"),
+    "person.prepared": N_("Person registered before their first sign-in"),
+    "person.added": N_("Person added to the organisation"),
+    "person.updated": N_("Person's name or e-mail changed"),
+    "person.linked": N_("First sign-in of a registered person"),
+    "import.applied": N_("CSV file imported"),
+    "organisation.exported": N_("Organisation exported as CSV"),
+    "outbox.resent": N_("Message sent again"),
     "organisation.created": N_("Organisation added"),
     "organisation.updated": N_("Organisation changed"),
     "organisation.disabled": N_("Organisation disabled"),
@@ -78,6 +90,11 @@ ACTIONS: dict[str, str] = {
     "grant_token.revoked": N_("Grant token revoked"),
     "user.signed_in": N_("Signed in"),
     "user.updated": N_("Profile changed"),
+    "webhook.created": N_("Webhook subscribed"),
+    "webhook.paused": N_("Webhook paused"),
+    "webhook.resumed": N_("Webhook resumed"),
+    "webhook.deleted": N_("Webhook deleted"),
+    "webhook.replayed": N_("Webhook delivery sent again"),
 }
 TARGETS: dict[str, str] = {
     "access_request": N_("Request"),
@@ -88,6 +105,7 @@ TARGETS: dict[str, str] = {
     "service_client": N_("Service client"),
     "signing_key": N_("Signing key"),
     "grant_token": N_("Grant token"),
+    "webhook": N_("Webhook"),
 }
 
 
