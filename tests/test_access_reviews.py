@@ -112,7 +112,7 @@ async def test_a_decision_needs_a_reason_and_a_change_needs_something_to_change(
     url = f"/v1/access-reviews/{review['id']}/items/{held['carol']['id']}/decision"
     assert "$.reason" in error_fields(await api.post(url, "alice", json={"decision": "keep"}))
     assert "$.profile" in error_fields(await api.post(url, "alice", json={"decision": "change", "reason": "Something else."}))
-    assert "$.profile" in error_fields(await api.post(url, "alice", json={"decision": "keep", "reason": "Fine.", "profile": {"role": "sponsor", "data_level": "sponsor"}}))
+    assert "$.decision" in error_fields(await api.post(url, "alice", json={"decision": "keep", "reason": "Fine.", "profile": {"role": "sponsor", "data_level": "sponsor"}}))
     assert_problem(await api.post(url, "alice", json={"decision": "keep", "reason": "Fine.", "extra": 1}), 422, "validation-error")
     # still pending: none of these decided it
     assert (await decide(api, review["id"], held["carol"]["id"], "alice")).status_code == 200

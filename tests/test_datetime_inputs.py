@@ -90,10 +90,13 @@ async def build_world(api: Api) -> dict[str, str]:
     assignment = await api.approved_assignment(org["id"])
     pending = await api.request_access(org["id"], "dave")
     assert pending.status_code == 201, pending.text
+    review = await api.post("/v1/access-reviews", "admin", json={"organisation_id": org["id"], "deadline": "2031-01-01T00:00:00Z", "default_decision": "keep"})
+    assert review.status_code == 201, review.text
     return {
         "organisation_id": org["id"],
         "assignment_id": assignment["id"],
         "request_id": pending.json()["id"],
+        "review_id": review.json()["id"],
         "user_id": await api.user_id("erin"),
         "audit_user": "admin",
     }
@@ -110,7 +113,7 @@ def send(http: httpx.Client, target: DateTimeInput, world: dict[str, str], value
     """The operation's documented example with ``value`` in the input (``alone``: the operation's
     other date-time members left out, so no rule between them refuses it)."""
     path = target.path
-    for name in ("organisation_id", "assignment_id", "request_id", "user_id"):
+    for name in ("organisation_id", "assignment_id", "request_id", "user_id", "review_id"):
         path = path.replace(f"{{{name}}}", world[name])
     path = path.replace("{code}", "HDBP0147")
     # Who may call it: the approver, the holder of the world's assignment (carol), or an admin.
@@ -243,17 +246,21 @@ async def test_every_datetime_input_takes_an_aware_time_in_any_offset_as_the_sam
     api = live.api
     inputs = datetime_inputs(live.app)
     far = "2031-03-04T10:20:30.123456+05:30"
-    utc = dt.datetime.fromisoformat(far).astimezone(dt.UTC)
+    later = "2032-03-04T10:20:30.123456-03:30"
     world = await build_world(api)
     assignees = iter(["erin", "frank", "grace"])  # a new assignment each time createAssignment is tried
-    for target in inputs:
+    # A review's change decision changes the world's assignment: last, so the holder's own change
+    # request (askAssignmentChange) still asks for something new.
+    for target in sorted(inputs, key=lambda target: target.operation_id == "decideAccessReviewItem"):
         if target.operation_id == "createAssignment":
             world["user_id"] = await api.user_id(next(assignees))
-        response = await asyncio.to_thread(_send_once, live.base_url, target, world, far)
+        # An extension must end later than the world's assignment, which changeAssignment ended at ``far``.
+        value = later if target.operation_id == "extendAssignment" else far
+        response = await asyncio.to_thread(_send_once, live.base_url, target, world, value)
         assert response.status_code in (200, 201), (target, response.text)
         body = response.json() if response.headers["content-type"].split(";")[0] == "application/json" else {}  # not JSON Lines
         if target.where == "body" and target.name in body and body[target.name] is not None:
-            assert dt.datetime.fromisoformat(body[target.name]) == utc, (target, body[target.name])
+            assert dt.datetime.fromisoformat(body[target.name]) == dt.datetime.fromisoformat(value).astimezone(dt.UTC), (target, body[target.name])
     # The latest instant there is, as an assignment's end, through the database and back.
     org = await api.managed_organisation(nihdi="71000535", name="AZ Groeninge")
     latest = "9999-12-31T23:59:59.999999Z"

@@ -52,6 +52,8 @@ STATE_DEPENDENT = {
     "$.url": "whether EAM may push to a URL depends on what its host resolves to and on EAM_WEBHOOK_ALLOWED_HOSTS (the SSRF guard)",
     "$.application": "the application must be in the catalogue (and a secevent subscription must name one)",
     "$.events": "a secevent subscription takes only the security events (a rule across fields)",
+    "$.deadline": "an access review's deadline must lie ahead: that depends on when the request arrives",
+    "$.decision": "only an access review's change decision takes a profile or an end date (a rule across fields)",
     "file": "what a CSV file holds (its columns and lines) is not something a JSON schema states",
 }
 

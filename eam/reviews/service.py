@@ -233,8 +233,7 @@ def _check_decision(data: DecisionIn) -> None:
     if data.decision == ReviewDecision.CHANGE and not changes:
         raise ValidationFailed("a change needs a new profile or end", [FieldError("$.profile", "give a profile and/or valid_until to change")])
     if data.decision != ReviewDecision.CHANGE and changes:
-        field = "$.profile" if data.profile is not None else "$.valid_until"
-        raise ValidationFailed(f"a {data.decision} decision changes nothing", [FieldError(field, "only a change takes a profile or valid_until")])
+        raise ValidationFailed(f"a {data.decision} decision changes nothing", [FieldError("$.decision", "only a change takes a profile or valid_until")])
 
 
 async def decide(ctx: Context, review_id: uuid.UUID, assignment_id: uuid.UUID, data: DecisionIn) -> tuple[AccessReviewItem, User, User | None]:

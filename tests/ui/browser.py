@@ -169,8 +169,10 @@ class EamServer:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         environment = {name: value for name, value in os.environ.items() if not name.startswith("EAM_")}
+        #: The server's SQLite file (a test may age rows in it, as time passing would).
+        self.database = Path(self._folder.name) / "eam.db"
         environment.update(
-            EAM_DATABASE_URL=f"sqlite+aiosqlite:///{Path(self._folder.name) / 'eam.db'}",
+            EAM_DATABASE_URL=f"sqlite+aiosqlite:///{self.database}",
             EAM_LOG_LEVEL="WARNING",
             EAM_RATE_LIMIT_SIGN_IN_PER_MINUTE="0",
             **env,
