@@ -35,6 +35,7 @@ NOTICES: dict[str, str] = {
     "rotated": N_("A new signing key is in use."),
     "organisation-created": N_("The organisation was added. Appoint its first access manager below."),
     "register-added": N_("The register was added."),
+    "register-end-set": N_("The register's end date was saved; live access to it was cut back to it."),
     "client-disabled": N_("The service client was disabled: its secret no longer works."),
     "person-left": N_("The person was marked as having left: their access here ended."),
     "review-started": N_("The access review has started. Its reviewers were told."),

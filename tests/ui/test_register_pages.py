@@ -171,6 +171,36 @@ async def test_admin_adds_a_register_with_its_record(api: Api, browser: Any) -> 
     assert "Retention 10 years and 6 months, after the end of the data collection" in text_of(page.text)
 
 
+async def test_admin_ends_a_register_from_its_page_and_live_access_ends_with_it(api: Api, clock: Clock, browser: Any) -> None:  # noqa: F811
+    from tests.test_register_records import STROKE
+
+    assert (await api.post("/v1/registers", "admin", json=STROKE)).status_code == 201
+    brugge = await api.managed_organisation("alice")
+    held = (await api.request_access(brugge["id"], "carol", register="HDBP0500")).json()
+    assignment_id = (await api.post(f"/v1/access-requests/{held['id']}/approve", "alice", json={})).json()["assignment_id"]
+    admin = await browser("admin")
+    page = await admin.get("/registers/HDBP0500")
+    assert 'action="/registers/HDBP0500/end"' in page.text
+    assert 'action="/registers/HDBP0147/end"' not in (await admin.get("/registers/HDBP0147")).text  # a file register: the file says
+    alice = await browser("alice")
+    assert 'action="/registers/HDBP0500/end"' not in (await alice.get("/registers/HDBP0500")).text  # platform admins only
+    assert (await alice.post("/registers/HDBP0500/end", {"ends_on": "2030-06-30"})).status_code == 403
+
+    refused = await admin.post("/registers/HDBP0500/end", {"ends_on": "30/06/2030"})
+    assert refused.status_code == 422 and 'id="ends_on-error"' in refused.text, text_of(refused.text)[:1500]
+    last_day = (clock.now + dt.timedelta(days=30)).astimezone(BRUSSELS).date()
+    saved = await admin.post("/registers/HDBP0500/end", {"ends_on": last_day.isoformat()})
+    assert saved.status_code == 303 and saved.headers["location"] == "/registers/HDBP0500?notice=register-end-set"
+    shown = text_of((await admin.get("/registers/HDBP0500", notice="register-end-set")).text)
+    assert "The register's end date was saved" in shown
+    assert f"This register ends on {last_day.strftime('%b')} {last_day.day}, {last_day.year}" in shown
+    ends = dt.datetime.fromisoformat((await api.get(f"/v1/assignments/{assignment_id}", "alice")).json()["valid_until"])
+    assert ends.astimezone(BRUSSELS) == dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=BRUSSELS)
+    # removed again: the register no longer ends (access keeps the end it was given)
+    assert (await admin.post("/registers/HDBP0500/end", {"ends_on": ""})).status_code == 303
+    assert (await api.get("/v1/registers/HDBP0500")).json().get("ends_on") is None
+
+
 # ------------------------------------------------------------------------------ in Chromium
 
 

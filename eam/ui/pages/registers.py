@@ -15,17 +15,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.params import Parameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from eam.assignments.holder_counts import holder_counts, register_detail
 from eam.assignments.holders import holders
-from eam.catalogue.schemas import Retention
+from eam.assignments.register_ends import set_register_end
+from eam.catalogue.schemas import RegisterPatch, Retention
+from eam.core.errors import EAMError
 from eam.catalogue.service import list_registers
 from eam.ui.forms import Form
 from eam.ui.i18n import BRUSSELS, N_
 from eam.ui.pages.admin import CursorText, NoticeKey
+from eam.ui.pages.sign_in import FormData
 from eam.ui.visit import Visit
 from eam.users.flows import standing
 
@@ -70,6 +73,36 @@ class RegisterPages(Controller):
     ) -> Template:
         """The register's record; for those who may see them, its holders now per organisation,
         and who held it at ``at`` (Brussels time; empty: now), a page at a time."""
+        return await self._page(visit, code, at, cursor, counts_cursor)
+
+    @post("/{code:str}/end", name="register-end")
+    async def set_end(self, visit: Visit, code: CodePath, data: FormData) -> Template | Redirect:
+        """Set, move or remove (empty) the last day of a register added through the API (platform
+        admins): live access to it is cut back to the end of that day, in the same step."""
+        end = Form(data, visit.gettext)
+        ends_on = end.day("ends_on")
+        if not end:
+            return await self._page(visit, code, None, None, None, end=end, status=422)
+        try:
+            async with visit.changing() as ctx:
+                await set_register_end(ctx, code, RegisterPatch(ends_on=ends_on))
+        except EAMError as exc:
+            message = end.absorb(exc)
+            return await self._page(visit, code, None, None, None, end=end, message=message, status=exc.status)
+        return visit.redirect(f"/registers/{code}", "register-end-set")
+
+    async def _page(
+        self,
+        visit: Visit,
+        code: str,
+        at: str | None,
+        cursor: str | None,
+        counts_cursor: str | None,
+        *,
+        end: Form | None = None,
+        message: str | None = None,
+        status: int | None = None,
+    ) -> Template:
         form = Form({"at": (at or "").strip()}, visit.gettext)
         moment = form.moment("at")
         found: list[Any] = []
@@ -88,8 +121,11 @@ class RegisterPages(Controller):
         here = f"/registers/{code}"
         return visit.page(
             "register.html",
-            status=200 if form else 422,
+            status=status or (200 if form else 422),
             register=detail,
+            end_values=end.values if end is not None else {},
+            end_errors=end.errors if end is not None else {},
+            message=message,
             counts=counts,
             holders=found,
             moment=moment or now,
