@@ -35,6 +35,7 @@ NOTICES: dict[str, str] = {
     "rotated": N_("A new signing key is in use."),
     "organisation-created": N_("The organisation was added. Appoint its first access manager below."),
     "register-added": N_("The register was added."),
+    "message-resent": N_("The message will be sent again at once."),
     "register-end-set": N_("The register's end date was saved; live access to it was cut back to it."),
     "client-disabled": N_("The service client was disabled: its secret no longer works."),
     "person-left": N_("The person was marked as having left: their access here ended."),
@@ -107,6 +108,8 @@ STATUSES: dict[str, str] = {
     "open": N_("open"),
     "closed": N_("closed"),
     "decided": N_("decided"),
+    "delivered": N_("delivered"),
+    "dead": N_("given up"),
 }
 
 #: An access review's decision on an item.
