@@ -34,6 +34,7 @@ from eam.ui.pages.employee import EmployeePages
 from eam.ui.pages.imports import ImportPages
 from eam.ui.pages.register_person import RegisterPersonPages
 from eam.ui.pages.admin_deliveries import DeliveryAdminPages
+from eam.ui.pages.admin_webhooks import WebhookAdminPages
 from eam.ui.pages.departure import DeparturePages
 from eam.ui.pages.duties import SeparationOfDutiesPages
 from eam.ui.pages.organisation import OrganisationPages
@@ -140,6 +141,7 @@ def ui_routers(settings: Settings) -> list[Router]:
         RegisterPages,
         SeparationOfDutiesPages,
         DeliveryAdminPages,
+        WebhookAdminPages,
         ReviewPages,
     ]
     if not settings.is_production and settings.dev_token_secret:
