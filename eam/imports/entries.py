@@ -24,6 +24,7 @@ from eam.catalogue.loader import ProfileSpec
 from eam.catalogue.schemas import AuthorGroup
 from eam.catalogue.service import Catalogue
 from eam.core.errors import FieldError, ValidationFailed
+from eam.core.texts import N_, said
 from eam.core.times import end_of_day, to_instant
 from eam.imports.reading import Line
 from eam.organisations.numbers import normalise_nihdi
@@ -72,9 +73,9 @@ def read_entry(line: Line, catalogue: Catalogue, registers: dict[str, list[str]]
     nihdi = line.get("org_nihdi")
     entry.nihdi = normalise_nihdi(nihdi) if nihdi else None
     if not nihdi:
-        problem(FieldError("org_nihdi", "the organisation's NIHDI number is missing"))
+        problem(said("org_nihdi", N_("the organisation's NIHDI number is missing")))
     elif entry.nihdi is None:
-        problem(FieldError("org_nihdi", f"{nihdi!r} is not an 8-digit NIHDI number"))
+        problem(said("org_nihdi", N_("%(value)s is not an 8-digit NIHDI number"), value=repr(nihdi)))
     _read_person(line, entry)
     if line.get("app"):
         entry.access = _read_access(line, entry, catalogue, registers, default_register, ended)
@@ -90,38 +91,38 @@ def _read_person(line: Line, entry: Entry) -> None:
         try:
             entry.national_number = checked_national_number(ssin)
         except ValidationFailed:
-            problem(FieldError("ssin", "not a valid Belgian national number (NISS/SSIN): 11 digits with matching check digits"))
+            problem(said("ssin", N_("not a valid Belgian national number (NISS/SSIN): 11 digits with matching check digits")))
     if person_id:
         try:
             entry.person_id = uuid.UUID(person_id)
         except ValueError:
-            problem(FieldError("person_id", f"{person_id!r} is not a person id from an EAM export"))
+            problem(said("person_id", N_("%(value)s is not a person id from an EAM export"), value=repr(person_id)))
     if not ssin and not person_id:
-        problem(FieldError("ssin", "the person's national number (ssin) is missing"))
+        problem(said("ssin", N_("the person's national number (ssin) is missing")))
     name = line.get("name") or " ".join(part for part in (line.get("first_name"), line.get("last_name")) if part)
     if name:
         try:
             entry.name = str(_checked(name, PersonName))
         except msgspec.ValidationError:
-            problem(FieldError("name" if line.get("name") else "last_name", "a name of at most 200 printable characters"))
+            problem(said("name" if line.get("name") else "last_name", N_("a name of at most 200 printable characters")))
     email = line.get("email")
     if email:
         try:
             entry.email = str(_checked(email, Email))
         except msgspec.ValidationError:
-            problem(FieldError("email", f"{email!r} is not an e-mail address"))
+            problem(said("email", N_("%(value)s is not an e-mail address"), value=repr(email)))
 
 
 def _read_membership(line: Line, entry: Entry) -> None:
     role, manager = line.get("role").casefold(), line.get("access_manager").casefold()
     if role:
         if role not in ("access_manager", "default"):
-            entry.problems.append(FieldError("role", f"{line.get('role')!r}: use access_manager or default (or fill in app for an access line)"))
+            entry.problems.append(said("role", N_("%(value)s: use access_manager or default (or fill in app for an access line)"), value=repr(line.get("role"))))
         entry.manager = True if role == "access_manager" else None
     elif manager in YES:
         entry.manager = True
     elif manager not in NO:
-        entry.problems.append(FieldError("access_manager", f"{line.get('access_manager')!r}: use yes or no"))
+        entry.problems.append(said("access_manager", N_("%(value)s: use yes or no"), value=repr(line.get("access_manager"))))
 
 
 def _read_access(
@@ -131,32 +132,32 @@ def _read_access(
     application = line.get("app").casefold()
     spec = catalogue.file.applications.get(application)
     if spec is None:
-        problem(FieldError("app", f"{line.get('app')!r}: use one of {', '.join(catalogue.application_codes)}"))
+        problem(said("app", N_("%(value)s: use one of %(choices)s"), value=repr(line.get("app")), choices=", ".join(catalogue.application_codes)))
         return None
     code = line.get("role")
     profile = next((p for p in spec.profiles if code.casefold() in ((p.csv_code or "").casefold(), p.key)), None) if code else None
     if profile is None:
         codes = ", ".join(p.csv_code for p in spec.profiles if p.csv_code)
-        problem(FieldError("role", f"{code!r} is not a role of {application}: use one of {codes}" if code else f"the role is missing: use one of {codes}"))
+        problem(said("role", N_("%(value)s is not a role of %(application)s: use one of %(choices)s"), value=repr(code), application=application, choices=codes) if code else said("role", N_("the role is missing: use one of %(choices)s"), choices=codes))
     group = line.get("authorgroup") or None
     if profile is not None and profile.author_group == "required" and group is None:
-        problem(FieldError("authorgroup", f"role {code} ({profile.label}) needs an author group"))
+        problem(said("authorgroup", N_("role %(role)s (%(profile)s) needs an author group"), role=code, profile=profile.label))
     if profile is not None and profile.author_group == "forbidden" and group is not None:
-        problem(FieldError("authorgroup", f"role {code} ({profile.label}) takes no author group: leave it empty"))
+        problem(said("authorgroup", N_("role %(role)s (%(profile)s) takes no author group: leave it empty"), role=code, profile=profile.label))
     if group is not None:
         try:
             _checked(group, AuthorGroup)
         except msgspec.ValidationError:
-            problem(FieldError("authorgroup", f"{group!r}: letters, digits, spaces, '_', '.' and '-', at most 128"))
+            problem(said("authorgroup", N_("%(value)s: letters, digits, spaces, '_', '.' and '-', at most 128"), value=repr(group)))
     register = line.get("register").upper() or default_register
     if register is None:
-        problem(FieldError("register", "which register? fill in the register column or choose one register for the whole file"))
+        problem(said("register", N_("which register? fill in the register column or choose one register for the whole file")))
     elif register not in registers:
-        problem(FieldError("register", f"no register {register!r}"))
+        problem(said("register", N_("no register %(value)s"), value=repr(register)))
     elif application not in registers[register]:
-        problem(FieldError("register", f"{register} is not available in {application} (only in {', '.join(registers[register])})"))
+        problem(said("register", N_("%(register)s is not available in %(application)s (only in %(choices)s)"), register=register, application=application, choices=", ".join(registers[register])))
     elif register in ended:
-        problem(FieldError("register", f"register {register} has ended: it gives no new access"))
+        problem(said("register", N_("register %(register)s has ended: it gives no new access"), register=register))
     valid_until = _read_end(line, entry)
     if profile is None or register is None:
         return None
@@ -172,5 +173,5 @@ def _read_end(line: Line, entry: Entry) -> dt.datetime | None | str:
     try:
         return end_of_day(dt.date.fromisoformat(value)) if len(value) == 10 else to_instant(value)
     except ValueError:
-        entry.problems.append(FieldError("valid_until", f"{value!r}: a day (2027-06-30) or an RFC 3339 date-time"))
+        entry.problems.append(said("valid_until", N_("%(value)s: a day (2027-06-30) or an RFC 3339 date-time"), value=repr(value)))
         return None

@@ -25,6 +25,7 @@ from eam.catalogue.service import Catalogue
 from eam.core.context import Context
 from eam.core.enums import OrganisationStatus
 from eam.core.errors import FieldError
+from eam.core.texts import N_, said
 from eam.imports.entries import UNSET, AccessAsked, Entry
 from eam.imports.state import AccessKey, Holdings, profile_tuple
 from eam.organisations.models import Organisation
@@ -186,11 +187,11 @@ class Planner:
     def _organisation(self, entry: Entry) -> Organisation | None:
         org = self.held.organisations.get(entry.nihdi or "")
         if org is None:
-            entry.problems.append(FieldError("org_nihdi", f"no organisation has the NIHDI number {entry.nihdi}"))
+            entry.problems.append(said("org_nihdi", N_("no organisation has the NIHDI number %(nihdi)s"), nihdi=entry.nihdi))
         elif org.status != OrganisationStatus.ACTIVE:
-            entry.problems.append(FieldError("org_nihdi", f"{org.name} is disabled"))
+            entry.problems.append(said("org_nihdi", N_("%(organisation)s is disabled"), organisation=org.name))
         elif not self.ctx.allows(org_domain(org.id), "person", "register"):
-            entry.problems.append(FieldError("org_nihdi", f"you are not an access manager of {org.name}"))
+            entry.problems.append(said("org_nihdi", N_("you are not an access manager of %(organisation)s"), organisation=org.name))
         else:
             return org
         return None
@@ -199,11 +200,11 @@ class Planner:
         digest = national_number_hash(self.ctx.settings.national_number_key, entry.national_number) if entry.national_number else None
         by_id = self.held.by_id.get(entry.person_id) if entry.person_id else None
         if entry.person_id is not None and (by_id is None or (org.id, by_id.id) not in self.held.related):
-            entry.problems.append(FieldError("person_id", f"no person {entry.person_id} at {org.name}"))
+            entry.problems.append(said("person_id", N_("no person %(person)s at %(organisation)s"), person=entry.person_id, organisation=org.name))
             return None
         user = self.held.by_number.get(digest) if digest else by_id
         if by_id is not None and digest is not None and (user is None or user.id != by_id.id):
-            entry.problems.append(FieldError("ssin", "this national number belongs to another person than person_id"))
+            entry.problems.append(said("ssin", N_("this national number belongs to another person than person_id")))
             return None
         key = str(user.id) if user is not None else f"nn:{digest}"
         person = self.people.get(key)
@@ -213,16 +214,16 @@ class Planner:
             return self._name(entry, person)
         if (entry.name and entry.name != person.name) or (entry.email and entry.email != person.email):
             if person.prepared:
-                entry.problems.append(FieldError("name" if entry.name != person.name else "email", f"line {person.named_on} names this person {person.name} <{person.email}>"))
+                entry.problems.append(said("name" if entry.name != person.name else "email", N_("line %(line)s names this person %(name)s <%(email)s>"), line=person.named_on, name=person.name, email=person.email))
                 return None
         return person
 
     def _name(self, entry: Entry, person: Person) -> Person | None:
         if person.user is None:
             if not entry.name:
-                entry.problems.append(FieldError("last_name", "a person new to EAM needs a first and last name"))
+                entry.problems.append(said("last_name", N_("a person new to EAM needs a first and last name")))
             if not entry.email:
-                entry.problems.append(FieldError("email", "a person new to EAM needs a professional e-mail address"))
+                entry.problems.append(said("email", N_("a person new to EAM needs a professional e-mail address")))
             if not entry.name or not entry.email:
                 return None
         person.named_on = entry.line
@@ -241,7 +242,7 @@ class Planner:
         if not entry.manager or (org.id, person.key) in self.managers:
             return Outcome.UNCHANGED
         if not self.ctx.allows(org_domain(org.id), "access_manager", "appoint"):
-            entry.problems.append(FieldError("role", f"you may not appoint access managers of {org.name}"))
+            entry.problems.append(said("role", N_("you may not appoint access managers of %(organisation)s"), organisation=org.name))
             return Outcome.ERROR
         self.managers.add((org.id, person.key))  # type: ignore[arg-type]
         steps.append(Step(StepKind.APPOINT, entry.line, person, org))
@@ -251,7 +252,7 @@ class Planner:
         asked = entry.access
         assert asked is not None
         if isinstance(asked.valid_until, type(self.ctx.now)) and asked.valid_until <= self.ctx.now:
-            entry.problems.append(FieldError("valid_until", "lies in the past"))
+            entry.problems.append(said("valid_until", N_("lies in the past")))
             return Outcome.ERROR
         key = (org.id, person.key, asked.application, asked.register)
         wanted = (asked.profile.role, asked.profile.data_level, asked.author_group)
@@ -260,7 +261,7 @@ class Planner:
             if earlier[1] == asked:
                 line.notes.append(f"repeats line {earlier[0]}")
                 return Outcome.UNCHANGED
-            entry.problems.append(FieldError("role", f"line {earlier[0]} asks otherwise for this person's {asked.application} access to {asked.register}"))
+            entry.problems.append(said("role", N_("line %(line)s asks otherwise for this person's %(application)s access to %(register)s"), line=earlier[0], application=asked.application, register=asked.register))
             return Outcome.ERROR
         self.asked[key] = (entry.line, asked)
         held_key: AccessKey | None = (org.id, person.user.id, asked.application, asked.register) if person.user else None
@@ -272,7 +273,7 @@ class Planner:
         if pending is not None:
             if profile_tuple(pending) == wanted and (asked.valid_until == UNSET or pending.valid_until == asked.valid_until) and self.mode == Mode.AWAITING_APPROVAL:
                 return Outcome.UNCHANGED
-            entry.problems.append(FieldError("role", "a request for this access is pending: approve or reject it first"))
+            entry.problems.append(said("role", N_("a request for this access is pending: approve or reject it first")))
             return Outcome.ERROR
         if live is not None and asked.valid_until == UNSET:
             asked = replace(asked, valid_until=live.valid_until)  # a change keeps the end date held
@@ -282,8 +283,10 @@ class Planner:
             owned = person.user is not None and person.user.id == self.ctx.user.id
             action = "update" if live is not None else "create"
             if not self.ctx.allows(org_domain(org.id), own_object("assignment") if owned else "assignment", action):
-                why = "nobody grants access to themselves" if owned else f"only access managers of {org.name} pre-approve access"
-                entry.problems.append(FieldError("role", why))
+                if owned:
+                    entry.problems.append(said("role", N_("nobody grants access to themselves")))
+                else:
+                    entry.problems.append(said("role", N_("only access managers of %(organisation)s pre-approve access"), organisation=org.name))
                 return Outcome.ERROR
             steps.append(Step(StepKind.CHANGE if live else StepKind.GRANT, entry.line, person, org, asked, live.id if live else None))
             return Outcome.UPDATED if live is not None else Outcome.CREATED

@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 
 from eam.core.errors import FieldError, PayloadTooLarge, ValidationFailed
+from eam.core.texts import N_, said
 from eam.imports.cells import restore
 
 #: Column names as written in files → the column they stand for.
@@ -144,10 +145,10 @@ def _line(number: int, row: list[str], columns: list[str]) -> Line:
     problems: list[FieldError] = []
     extra = [value for value in row[len(columns):] if value.strip(SPACE)]
     if extra:
-        problems.append(FieldError("line", f"{len(row)} values, but the header names {len(columns)} columns"))
+        problems.append(said("line", N_("%(values)s values, but the header names %(columns)s columns"), values=len(row), columns=len(columns)))
     for column, value in zip(columns, row):
         if column:
             cells[column] = restore(value.strip(SPACE))
         elif value.strip(SPACE):
-            problems.append(FieldError("line", "a value under an empty column header"))
+            problems.append(said("line", N_("a value under an empty column header")))
     return Line(number=number, cells=cells, problems=problems)

@@ -6,11 +6,17 @@ import uuid
 import msgspec
 
 
-class LineProblem(msgspec.Struct, frozen=True):
+class LineProblem(msgspec.Struct, frozen=True, omit_defaults=True):
     #: The column the problem is in (as EAM names it: ``ssin``, ``org_nihdi``, ``role`` …), or
     #: ``line`` for the line as a whole.
     column: str
+    #: What is wrong, in English.
     message: str
+    #: The message before its values were filled in (``%(name)s`` placeholders) and those values:
+    #: a stable key to show the message in another language. Absent for a few messages that
+    #: quote another rule's text (a separation of duties).
+    template: str | None = None
+    values: dict[str, str] = {}
 
 
 class ReceiptLine(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -22,6 +22,7 @@ from eam.core.context import Context
 from eam.core.database import new_id
 from eam.core.errors import FieldError, Forbidden, ImportHasErrors, NotFound
 from eam.core.paging import fetch_page
+from eam.core.texts import template_of
 from eam.imports.apply import Progress, carry_out
 from eam.imports.entries import read_entry
 from eam.imports.models import Import
@@ -49,12 +50,17 @@ async def plan_file(ctx: Context, body: bytes, mode: Mode, register: str | None)
     return Planner(ctx, ctx.catalogue, held, mode).plan(entries)
 
 
+def line_problem(problem: FieldError) -> LineProblem:
+    template, values = template_of(problem)
+    return LineProblem(column=problem["field"], message=problem["message"], template=template, values=values)
+
+
 def receipt_lines(plan: Plan) -> list[ReceiptLine]:
     return [
         ReceiptLine(
             line=planned.entry.line,
             outcome=planned.outcome.value,
-            problems=[LineProblem(column=problem["field"], message=problem["message"]) for problem in planned.entry.problems],
+            problems=[line_problem(problem) for problem in planned.entry.problems],
             notes=planned.notes + planned.entry.notes,
         )
         for planned in plan.lines

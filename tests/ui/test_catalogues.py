@@ -18,7 +18,8 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def extracted() -> set[str]:
-    method_map = [("eam/ui/**.py", "python"), ("eam/ui/templates/**.html", "jinja2")]
+    # as eam/ui/babel.cfg says: the pages, and the domain messages pages show (eam.core.texts)
+    method_map = [("eam/ui/**.py", "python"), ("eam/imports/**.py", "python"), ("eam/ui/templates/**.html", "jinja2")]
     options = {"eam/ui/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
     found = set()

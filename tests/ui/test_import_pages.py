@@ -4,12 +4,15 @@ line imports nothing; the organisation's export downloads and imports back uncha
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.ui.browser import BrowserThread, EamServer, Visitor, visiting
+from tests.ui.pages import text_of
 from tests.ui.test_journeys import open_menu, sign_in
 
 JAN, LIES = "85073003328", "90020112305"
@@ -112,3 +115,31 @@ async def test_an_access_manager_registers_a_person_before_their_first_sign_in(a
     # Jan signs in: linked, the mark is gone
     assert (await api.client.get("/v1/me", headers=auth("jan", national_number=JAN, name="Jan Peeters"))).json()["id"] == found[0]["id"]
     assert "not signed in yet" not in (await alice.get(f"/organisations/{org['id']}")).text
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("nl", ["'not-an-address' is geen e-mailadres", "het RIZIV-nummer van de organisatie ontbreekt", "'9' is geen rol van hd4dp2: gebruik een van"]),
+        ("fr", ["'not-an-address' n'est pas une adresse e-mail", "le numéro INAMI de l'organisation manque", "'9' n'est pas un rôle de hd4dp2 : utilisez l'un de"]),
+    ],
+)
+async def test_the_preview_says_each_line_problem_in_the_readers_language(api: Any, person: Any, language: str, says: list[str]) -> None:
+    await api.managed_organisation("alice")
+    reader = person(language)
+    await reader.sign_in("alice")
+    await reader.get("/imports")
+    body = USERS_AND_ACCESS + f"Ann;Smet;not-an-address;{JAN};;hd4dp2;9;\r\n"
+    preview = await reader.http.post(
+        "/imports/preview",
+        data={"_csrf_token": reader.csrf(), "mode": "awaiting_approval", "register": "HDBP0147"},
+        files={"file": ("accounts.csv", body.encode(), "text/csv")},
+    )
+    assert preview.status_code == 200, preview.text
+    shown = html.unescape(text_of(preview.text))
+    for text in says:
+        assert text in shown, (text, shown[-1500:])
+    # the API keeps the English text, with the template and values that said it
+    receipt = (await api.post("/v1/imports", "alice", content=body.encode(), params={"dry_run": "true", "register": "HDBP0147"}, headers={"Content-Type": "text/csv"})).json()
+    [email] = [p for line in receipt["lines"] for p in line.get("problems", []) if p["column"] == "email"]
+    assert email == {"column": "email", "message": "'not-an-address' is not an e-mail address", "template": "%(value)s is not an e-mail address", "values": {"value": "'not-an-address'"}}
