@@ -7,7 +7,9 @@ The page runs the operations of the API (:func:`eam.assignments.holder_counts.re
 so it shows what ``GET /v1/registers/{code}``, ``…/holder-counts`` and ``…/holders`` answer,
 to whom they answer it: anyone signed in reads the record; the holders and counts only of
 organisations whose assignments the visitor may read (access managers: theirs; platform
-admins: all). The moment is a Brussels date and time (default: now).
+admins: all). The moment is a Brussels date and time (default: now). Platform admins set, move
+or remove the last day of a register added through the API on its page
+(:func:`eam.assignments.register_ends.set_register_end`, as ``PATCH /v1/registers/{code}``).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from eam.assignments.holder_counts import holder_counts, register_detail
 from eam.assignments.holders import holders
 from eam.assignments.register_ends import set_register_end
 from eam.catalogue.schemas import RegisterPatch, Retention
-from eam.core.errors import EAMError
 from eam.catalogue.service import list_registers
+from eam.core.errors import EAMError
 from eam.ui.forms import Form
 from eam.ui.i18n import BRUSSELS, N_
 from eam.ui.pages.admin import CursorText, NoticeKey
