@@ -22,10 +22,11 @@ def said(field: str, template: str, **values: object) -> FieldError:
     """The problem of ``field``: ``template`` (marked with :func:`N_`) filled with ``values``."""
     words = {name: str(value) for name, value in values.items()}
     error = FieldError(field, template % words if words else template)
-    error.template, error.values = template, words  # type: ignore[attr-defined]
+    error.said = (template, words)  # type: ignore[attr-defined]  (not .values: a FieldError is a dict)
     return error
 
 
 def template_of(error: FieldError) -> tuple[str | None, dict[str, str]]:
     """The template and values a problem was said with (None for one written as plain text)."""
-    return getattr(error, "template", None), dict(getattr(error, "values", {}))
+    template, values = getattr(error, "said", (None, {}))
+    return template, dict(values)
