@@ -40,6 +40,12 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=BRUSSELS).astimezone(dt.UTC)
 
 
+def last_day(until: dt.datetime) -> dt.date:
+    """The last Brussels day of something that lasts until ``until`` (the inverse of
+    :func:`end_of_day`): access ending at midnight after 17 December lasts until 17 December."""
+    return (until - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date()
+
+
 class Instant(dt.datetime):
     """A point in time a client sent: timezone-aware, in UTC, within what the databases store."""
 

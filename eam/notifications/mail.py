@@ -27,6 +27,7 @@ from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from eam.core.catalogues import translations_from_po
+from eam.core import times
 from eam.core.times import BRUSSELS
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -85,7 +86,7 @@ def day(moment: dt.datetime | None) -> dt.date | None:
 def last_day(until: dt.datetime | None) -> dt.date | None:
     """The last day of something that lasts *until* ``until`` (access, a review): access ending
     at midnight after 17 December (:func:`eam.core.times.end_of_day`) lasts until 17 December."""
-    return (until - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date() if until else None
+    return times.last_day(until) if until else None
 
 
 def render(template: str, language: str, **values: Any) -> dict[str, str]:

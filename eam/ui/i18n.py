@@ -21,7 +21,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from eam.core.catalogues import translations_from_po
-from eam.core.times import BRUSSELS, end_of_day  # noqa: F401  (the pages use them from here)
+from eam.core.times import BRUSSELS, end_of_day, last_day  # noqa: F401  (the pages use them from here)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES: dict[str, str] = {"en": "English", "nl": "Nederlands", "fr": "Français"}
@@ -94,7 +94,7 @@ class Formatter:
 
     def until(self, value: dt.datetime | None) -> str:
         """The last day of access ending at ``value`` (the inverse of :func:`end_of_day`)."""
-        return self.day(value - dt.timedelta(microseconds=1)) if value else ""
+        return self.day(last_day(value)) if value else ""
 
     def local_input(self, value: dt.datetime) -> str:
         """``YYYY-MM-DDTHH:MM``, ``value`` in Brussels time, for a ``datetime-local`` input."""
@@ -102,7 +102,7 @@ class Formatter:
 
     def iso_until(self, value: dt.datetime | None) -> str:
         """``YYYY-MM-DD``, the last day of access ending at ``value``, for a date input's value."""
-        return (value - dt.timedelta(microseconds=1)).astimezone(BRUSSELS).date().isoformat() if value else ""
+        return last_day(value).isoformat() if value else ""
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
